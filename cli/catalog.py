@@ -1,0 +1,90 @@
+"""``zoo list`` and ``zoo info TASK``: what the zoo holds and everything about one task."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from zoo.cli.common import console, friendly_errors
+from zoo.registry import get_task, list_models, list_tasks
+from zoo.weights import list_weights
+
+
+def headline(metrics: dict, key: str) -> str:
+    value = metrics.get(key)
+    return f"{key} {value:.4f}" if isinstance(value, float) else "-"
+
+
+@friendly_errors
+def list_command(pattern: str = typer.Argument("*", help="Glob over task names.")) -> None:
+    """Tasks, their architectures and shipped weights with the headline metric."""
+    table = Table(title="zoo", header_style="bold")
+    for col in ("task", "kind", "architectures", "shipped weights", "held-out metric", "trained on"):
+        table.add_column(col, overflow="fold")
+    for name in list_tasks(pattern):
+        task = get_task(name)
+        archs = ", ".join(list_models(name))
+        shipped = list_weights(name)
+        if not shipped:
+            table.add_row(name, task.kind, archs, "recipe only", "-", "-")
+        for i, ref in enumerate(shipped):
+            meta = ref.meta
+            origin = "simulation" if meta.trained_on_simulation else meta.data_source.get("type", "?")
+            table.add_row(name if i == 0 else "", task.kind if i == 0 else "", archs if i == 0 else "",
+                          f"{meta.name} ({meta.arch})", headline(meta.metrics, task.headline_metric), origin)
+    console.print(table)
+
+
+@friendly_errors
+def info(task: str = typer.Argument(...), as_json: bool = typer.Option(False, "--json")) -> None:
+    """Inputs, classes, preprocessing, architectures, recipe and weights metadata of a task."""
+    from zoo.registry import get_architecture
+
+    spec = get_task(task)
+    data = spec.describe()
+    data["architectures"] = {a: get_architecture(task, a).description for a in list_models(task)}
+    data["weights"] = [
+        {k: v for k, v in vars(ref.meta).items() if k not in ("inputs",)} for ref in list_weights(task)
+    ]
+    if as_json:
+        console.print_json(json.dumps(data, default=str))
+        return
+    console.rule(f"[bold]{spec.name}[/] — {spec.description}")
+    console.print(f"kind: {spec.kind}")
+    for item in spec.inputs:
+        console.print(f"input [bold]{item.name}[/] {item.shape} {item.dtype}: {item.description}")
+    if spec.classes:
+        console.print(f"classes ({len(spec.classes)}): {', '.join(spec.classes)}")
+    console.print(f"preprocessing [bold]{spec.preprocessing}[/]: {spec.preprocessing_doc}")
+    for key, text in spec.data_sources.items():
+        console.print(f"data [{key}]: {text}")
+    if spec.reference:
+        console.print(f"reference: {spec.reference}")
+    arch_table = Table("architecture", "description", title="architectures", header_style="bold")
+    for name, desc in data["architectures"].items():
+        arch_table.add_row(name + (" (default)" if name == spec.default_arch else ""), desc)
+    console.print(arch_table)
+    recipe = Table("field", "value", title="default recipe", header_style="bold")
+    for key, value in data["recipe"].items():
+        recipe.add_row(key, str(value))
+    console.print(recipe)
+    for meta in data["weights"]:
+        console.rule(f"weights {meta['name']}")
+        sim = " — trained on SIMULATED data" if meta["trained_on_simulation"] else ""
+        console.print(f"arch {meta['arch']}, {meta['num_params']:,} parameters{sim}")
+        console.print(f"command: {meta['command']}")
+        console.print(f"data: {json.dumps(meta['data_source'])}")
+        console.print(f"sha256: {meta['sha256']}")
+        scalar = {k: v for k, v in meta["metrics"].items() if isinstance(v, (int, float))}
+        console.print(f"held-out metrics: {json.dumps(scalar)}")
+        if meta.get("baseline"):
+            console.print(f"baseline: {json.dumps(meta['baseline'])}")
+    if not data["weights"]:
+        console.print("no shipped weights (recipe only)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(list_command)
+    app.command("info")(info)

@@ -1,0 +1,1 @@
+"""Keras building blocks shared by tasks (train extra; import Keras lazily inside)."""

@@ -1,0 +1,260 @@
+"""Fit glue (train extra): recipe -> compiled Keras model -> callbacks -> run folder.
+
+A run folder holds everything a user needs to trust and reuse the result: ``model.keras``,
+``model.onnx`` (parity-checked), ``model.json`` (weights metadata with the exact command),
+``metrics.json``, ``history.csv`` and plots. ``BackupAndRestore`` keeps a checkpoint in
+``checkpoint/`` so an interrupted ``zoo train`` resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo import __version__
+from zoo.augment import apply as apply_augment
+from zoo.errors import MissingExtraError
+from zoo.io.files import atomic_write_text
+from zoo.registry import get_architecture, get_task
+from zoo.reports import history_plot
+from zoo.task import Dataset, Recipe, Split, Task
+from zoo.weights import WeightsMeta, sha256_file
+
+
+def require_keras() -> Any:
+    """Import Keras (TensorFlow backend) quietly, or explain which extra is missing."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        import keras
+    except ImportError:
+        raise MissingExtraError("training and Keras models") from None
+    return keras
+
+
+def create_model(task: str, arch: str | None = None, **hparams: Any) -> Any:
+    """Build an untrained Keras model of ``task`` with architecture ``arch``."""
+    require_keras()
+    spec = get_architecture(task, arch)
+    params = {**spec.defaults, **hparams}
+    return spec.build(get_task(task), **params)
+
+
+def count_params(model: Any) -> int:
+    return int(model.count_params())
+
+
+def make_optimizer(recipe: Recipe, steps_per_epoch: int) -> Any:
+    keras = require_keras()
+    lr: Any = recipe.learning_rate
+    if recipe.lr_schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, recipe.epochs * steps_per_epoch))
+    extra = {k: v for k, v in recipe.extra.items() if k.startswith("optimizer_")}
+    config = {"learning_rate": lr, **{k.removeprefix("optimizer_"): v for k, v in extra.items()}}
+    return keras.optimizers.get({"class_name": recipe.optimizer, "config": config})
+
+
+def class_weights(recipe: Recipe, y: np.ndarray) -> dict[int, float] | None:
+    if recipe.class_weight != "balanced":
+        return None
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = np.unique(y.astype(int))
+    weights = compute_class_weight("balanced", classes=labels, y=y.astype(int))
+    return {int(c): float(w) for c, w in zip(labels, weights, strict=True)}
+
+
+def _inputs(task: Task, split: Split) -> list[np.ndarray] | np.ndarray:
+    arrays = [split.x[name] for name in task.input_names()]
+    return arrays if len(arrays) > 1 else arrays[0]
+
+
+def _targets(task: Task, split: Split) -> Any:
+    return task.fit_targets(split)
+
+
+class AugmentedBatches:
+    """A ``keras.utils.PyDataset`` factory that augments the first input each batch."""
+
+    def __new__(cls, task: Task, model: Any, split: Split, recipe: Recipe,
+                sample_weight: np.ndarray | None):
+        keras = require_keras()
+
+        class _Batches(keras.utils.PyDataset):
+            def __init__(self):
+                super().__init__()
+                self.rng = np.random.default_rng(recipe.seed)
+                self.order = self.rng.permutation(len(split))
+
+            def __len__(self) -> int:
+                return int(np.ceil(len(split) / recipe.batch_size))
+
+            def __getitem__(self, idx: int):
+                sel = self.order[idx * recipe.batch_size:(idx + 1) * recipe.batch_size]
+                xs = [split.x[name][sel] for name in task.input_names()]
+                xs[0] = apply_augment(recipe.augmentation, xs[0], self.rng)
+                y = _targets(task, Split({}, split.y[sel]))
+                x = xs if len(xs) > 1 else xs[0]
+                if sample_weight is None:
+                    return x, y
+                return x, y, sample_weight[sel]
+
+            def on_epoch_end(self) -> None:
+                self.order = self.rng.permutation(len(split))
+
+        return _Batches()
+
+
+def rich_progress_callback(epochs: int, steps: int) -> Any:
+    """A Keras callback drawing a Rich progress bar with the latest metrics."""
+    keras = require_keras()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    class RichProgress(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.progress = Progress(TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(),
+                                     MofNCompleteColumn(), TimeRemainingColumn(),
+                                     TextColumn("{task.fields[metrics]}"), transient=False)
+            self.progress.start()
+            self.bar = self.progress.add_task("train", total=steps, epoch=f"1/{epochs}", metrics="")
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.progress.reset(self.bar, total=steps, epoch=f"{epoch + 1}/{epochs}", metrics="")
+
+        def on_train_batch_end(self, batch, logs=None):
+            shown = " ".join(f"{k}={float(v):.4f}" for k, v in (logs or {}).items())
+            self.progress.update(self.bar, completed=batch + 1, metrics=shown)
+
+        def on_epoch_end(self, epoch, logs=None):
+            shown = " ".join(f"{k}={float(v):.4f}" for k, v in (logs or {}).items())
+            self.progress.console.print(f"epoch {epoch + 1}: {shown}")
+
+        def on_train_end(self, logs=None):
+            self.progress.stop()
+
+    return RichProgress()
+
+
+@dataclass
+class RunResult:
+    out: Path
+    meta: WeightsMeta
+    metrics: dict[str, Any]
+    history: dict[str, list[float]]
+
+
+def predict_onnx(task: Task, onnx_path: Path, split: Split, batch_size: int = 256) -> list[np.ndarray]:
+    """Outputs of the exported model on a split, batch by batch (what users will get)."""
+    from zoo.predictor import make_session
+
+    session = make_session(onnx_path, "cpu")
+    names = [i.name for i in session.get_inputs()]
+    chunks: list[list[np.ndarray]] = []
+    for start in range(0, len(split), batch_size):
+        feed = {g: split.x[t][start:start + batch_size].astype(np.float32)
+                for g, t in zip(names, task.input_names(), strict=True)}
+        chunks.append(session.run(None, feed))
+    return [np.concatenate([c[i] for c in chunks]) for i in range(len(chunks[0]))]
+
+
+def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None = None,
+        recipe_overrides: Mapping[str, Any] | None = None, hparams: Mapping[str, Any] | None = None,
+        data_options: Mapping[str, Any] | None = None, command: str = "", name: str | None = None,
+        progress: bool = True, dataset: Dataset | None = None) -> RunResult:
+    """Train ``task``/``arch`` by its recipe (with overrides) and write a complete run folder."""
+    keras = require_keras()
+    task = get_task(task_name)
+    spec = get_architecture(task_name, arch)
+    recipe = task.recipe.override(**spec.recipe).override(**dict(recipe_overrides or {}))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(recipe.seed)
+
+    dataset = dataset or task.load_data(data, recipe.seed, **dict(data_options or {}))
+    params = {**spec.defaults, **dict(hparams or {})}
+    model = spec.build(task, **params)
+    steps = int(np.ceil(len(dataset.train) / recipe.batch_size))
+    model.compile(optimizer=make_optimizer(recipe, steps), loss=task_loss(task, recipe),
+                  metrics=task_metrics(task, recipe, model), weighted_metrics=[])
+
+    callbacks: list[Any] = [keras.callbacks.BackupAndRestore(str(out / "checkpoint")),
+                            keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
+                            keras.callbacks.TerminateOnNaN()]
+    if recipe.early_stopping_patience:
+        mode = "min" if "loss" in recipe.monitor or "mae" in recipe.monitor else "max"
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=recipe.monitor, mode=mode, patience=recipe.early_stopping_patience,
+            restore_best_weights=True))
+    if recipe.lr_schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=recipe.monitor, factor=0.5,
+                                                           patience=max(2, (recipe.early_stopping_patience or 6) // 3)))
+    callbacks.extend(task.callbacks(dataset, recipe))
+    if progress:
+        callbacks.append(rich_progress_callback(recipe.epochs, steps))
+
+    train, val = dataset.train, dataset.validation
+    cw = class_weights(recipe, train.y)
+    val_data = (_inputs(task, val), _targets(task, val)) if val.weights is None else \
+        (_inputs(task, val), _targets(task, val), val.weights)
+    if recipe.augmentation:
+        history = model.fit(AugmentedBatches(task, model, train, recipe, train.weights),
+                            epochs=recipe.epochs, validation_data=val_data, callbacks=callbacks,
+                            class_weight=cw, verbose=0)
+    else:
+        history = model.fit(_inputs(task, train), _targets(task, train), sample_weight=train.weights,
+                            batch_size=recipe.batch_size, epochs=recipe.epochs, validation_data=val_data,
+                            callbacks=callbacks, class_weight=cw, verbose=0, shuffle=True)
+    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+    name = name or f"{task.name}-{spec.name}"
+    return finish_run(task, spec.name, model, dataset, recipe, out, name, command, hist)
+
+
+def task_loss(task: Task, recipe: Recipe) -> Any:
+    loss = task.loss(recipe)
+    return loss if loss is not None else recipe.loss
+
+
+def task_metrics(task: Task, recipe: Recipe, model: Any) -> Any:
+    metrics = task.keras_metrics(recipe)
+    if metrics is not None:
+        return metrics
+    return list(recipe.metrics) if len(model.outputs) == 1 else None
+
+
+def finish_run(task: Task, arch: str, model: Any, dataset: Dataset, recipe: Recipe, out: Path,
+               name: str, command: str, history: dict[str, list[float]]) -> RunResult:
+    """Save, export with parity check, measure on the test split, write metadata and plots."""
+    from zoo.export import export_onnx
+
+    tmp_keras = out / ".model.tmp.keras"
+    model.save(tmp_keras)
+    os.replace(tmp_keras, out / "model.keras")
+    onnx_path = out / "model.onnx"
+    export_onnx(model, onnx_path, {"task": task.name, "arch": arch, "classes": ",".join(task.classes),
+                                   "preprocessing": task.preprocessing, "zoo_version": __version__})
+    outputs = predict_onnx(task, onnx_path, dataset.test)
+    metrics = task.evaluate(dataset.test, outputs, out)
+    baseline = task.baseline(dataset)
+    if history:
+        history_plot(history, out / "history.png")
+    meta = WeightsMeta(
+        task=task.name, arch=arch, name=name, classes=list(task.classes),
+        inputs=[{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in task.inputs],
+        preprocessing=task.preprocessing, metrics=metrics, command=command,
+        data_source=dataset.source, num_params=int(model.count_params()),
+        sha256=sha256_file(onnx_path), recipe=recipe.to_dict(),
+        trained_on_simulation=bool(dataset.source.get("simulated", False)), baseline=baseline,
+        zoo_version=__version__, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        file="model.onnx", extra={"epochs_run": len(next(iter(history.values()), []))},
+    )
+    meta.save(out / "model.json")
+    atomic_write_text(out / "metrics.json", json.dumps({"test": metrics, "baseline": baseline,
+                                                       "history": history}, indent=2) + "\n")
+    return RunResult(out, meta, metrics, history)
