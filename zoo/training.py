@@ -20,6 +20,7 @@ import numpy as np
 
 from zoo import __version__
 from zoo.augment import apply as apply_augment
+from zoo.augment import balance
 from zoo.errors import MissingExtraError
 from zoo.io.files import atomic_write_text
 from zoo.registry import get_architecture, get_task
@@ -199,6 +200,11 @@ def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None =
         callbacks.append(rich_progress_callback(recipe.epochs, steps))
 
     train, val = dataset.train, dataset.validation
+    if "balance" in recipe.augmentation:
+        x, y, origin = balance(train.x, train.y, np.random.default_rng(recipe.seed),
+                               task.input_names()[0])
+        weights = None if train.weights is None else train.weights[origin]
+        train = Split(x, y, weights)
     cw = class_weights(recipe, train.y)
     val_data = (_inputs(task, val), _targets(task, val)) if val.weights is None else \
         (_inputs(task, val), _targets(task, val), val.weights)
