@@ -50,13 +50,17 @@ def _rename_outputs_and_tag(path: Path, output_names: list[str], metadata: Mappi
     onnx.save(proto, str(path))
 
 
+def keras_outputs(model: Any, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    out = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+
+
 def max_abs_diff(model: Any, onnx_path: str | Path, n: int = 8, seed: int = 0) -> float:
     """Largest |Keras - onnxruntime| over every output on random inputs."""
     import onnxruntime as ort
 
     inputs = random_inputs(model, n, seed)
-    expected = model(inputs if len(inputs) > 1 else inputs[0], training=False)
-    expected = expected if isinstance(expected, (list, tuple)) else [expected]
+    expected = keras_outputs(model, inputs)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     feed = {i.name: x for i, x in zip(session.get_inputs(), inputs, strict=True)}
     actual = session.run(None, feed)
@@ -72,6 +76,7 @@ def export_onnx(model: Any, path: str | Path, metadata: Mapping[str, Any] | None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        keras_outputs(model, random_inputs(model, 1))  # Keras only exports called models
         try:
             model.export(str(tmp), format="onnx", verbose=False)
         except Exception as exc:

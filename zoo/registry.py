@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import pkgutil
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -23,6 +24,8 @@ T = TypeVar("T", bound=type[Task])
 _TASKS: dict[str, Task] = {}
 _ARCHS: dict[str, dict[str, Architecture]] = {}
 _discovered = False
+#: task modules that failed to import, with the reason (shown by `zoo list`)
+BROKEN: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,18 @@ def discover() -> None:
     import zoo.tasks
 
     for info in pkgutil.iter_modules(zoo.tasks.__path__, "zoo.tasks."):
-        importlib.import_module(info.name)
+        _import_task_module(info.name, lambda name=info.name: importlib.import_module(name))
     for ep in entry_points(group="zoo.tasks"):
-        ep.load()
+        _import_task_module(ep.value, ep.load)
+
+
+def _import_task_module(name: str, load: Callable[[], Any]) -> None:
+    """Import one task module; a broken one is reported, not allowed to hide the others."""
+    try:
+        load()
+    except Exception as exc:  # any error in a task module; the others must stay usable
+        BROKEN[name] = f"{type(exc).__name__}: {exc}"
+        warnings.warn(f"zoo: task module {name} failed to import ({BROKEN[name]})", stacklevel=3)
 
 
 def list_tasks(pattern: str = "*") -> list[str]:

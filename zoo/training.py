@@ -167,7 +167,8 @@ def predict_onnx(task: Task, onnx_path: Path, split: Split, batch_size: int = 25
 def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None = None,
         recipe_overrides: Mapping[str, Any] | None = None, hparams: Mapping[str, Any] | None = None,
         data_options: Mapping[str, Any] | None = None, command: str = "", name: str | None = None,
-        progress: bool = True, dataset: Dataset | None = None) -> RunResult:
+        progress: bool = True, dataset: Dataset | None = None,
+        extra_callbacks: list[Any] | None = None) -> RunResult:
     """Train ``task``/``arch`` by its recipe (with overrides) and write a complete run folder."""
     keras = require_keras()
     task = get_task(task_name)
@@ -196,6 +197,7 @@ def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None =
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=recipe.monitor, factor=0.5,
                                                            patience=max(2, (recipe.early_stopping_patience or 6) // 3)))
     callbacks.extend(task.callbacks(dataset, recipe))
+    callbacks.extend(extra_callbacks or [])
     if progress:
         callbacks.append(rich_progress_callback(recipe.epochs, steps))
 

@@ -36,8 +36,8 @@ class Digits(Task):
         "rejected rather than silently resized."
     )
     data_sources = {"default": "sklearn.datasets.load_digits (bundled with scikit-learn)"}
-    recipe = Recipe(optimizer="adam", learning_rate=2e-3, epochs=60, batch_size=32,
-                    early_stopping_patience=10, monitor="val_loss", seed=0)
+    recipe = Recipe(optimizer="adam", learning_rate=2e-3, lr_schedule="plateau", epochs=100,
+                    batch_size=32, early_stopping_patience=15, monitor="val_loss", seed=0)
     default_arch = "cnn"
     default_weights = "digits-cnn"
     reference = "scikit-learn SVC(gamma=0.001) on the same split (see docs/models/digits.md)"
@@ -101,8 +101,8 @@ def dense(task: Task, units: int = 64, dropout: float = 0.1) -> Any:
 
 
 @register_model("digits", "cnn")
-def cnn(task: Task, filters: int = 32, dropout: float = 0.25) -> Any:
-    """Small CNN sized for 8x8: two 3x3 conv blocks (32, 64) with pooling, dropout, softmax."""
+def cnn(task: Task, filters: int = 64, dropout: float = 0.25) -> Any:
+    """Small CNN sized for 8x8: two 3x3 conv blocks (64, 128) with pooling, dropout, softmax."""
     import keras
 
     from zoo.nets.common import classifier_head, task_inputs

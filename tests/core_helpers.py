@@ -1,0 +1,43 @@
+"""Small image files for core tests, written the way users' files look."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def write_digit_pngs(folder: Path, n: int = 6) -> list[tuple[Path, int]]:
+    """PNG files of held-out scikit-learn digits (ink bright, 8x8 gray) with their labels."""
+    from sklearn.datasets import load_digits
+
+    import zoo
+
+    digits = load_digits()
+    test_ids = zoo.get_task("digits").load_data(None, seed=0).test.ids
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for i in test_ids[:n]:
+        path = folder / f"digit_{i:03d}.png"
+        Image.fromarray(np.round(digits.images[i] / 16 * 255).astype(np.uint8)).save(path)
+        files.append((path, int(digits.target[i])))
+    return files
+
+
+def write_bad_files(folder: Path, good: Path) -> dict[str, Path]:
+    """A non-image, a truncated PNG, a wrong-size image and a missing path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    bad = {
+        "not_image": folder / "notes.png",
+        "truncated": folder / "truncated.png",
+        "wrong_size": folder / "big.png",
+        "wrong_mode": folder / "cmyk.jpg",
+        "missing": folder / "missing.png",
+    }
+    bad["not_image"].write_text("this is not an image\n")
+    raw = good.read_bytes()
+    bad["truncated"].write_bytes(raw[: len(raw) // 2])
+    Image.new("L", (28, 28)).save(bad["wrong_size"])
+    Image.new("CMYK", (8, 8)).save(bad["wrong_mode"])
+    return bad

@@ -1,0 +1,136 @@
+"""Static int8 quantization of an exported model with onnxruntime's own tools.
+
+``quantize_static`` needs activation ranges, so a :class:`TaskCalibration` reader feeds it a
+few hundred real task samples (never random noise, whose ranges differ from real inputs).
+Weights are quantized per output channel (signed int8, symmetric) and activations per
+tensor (unsigned int8): the u8 x s8 pair is what onnxruntime's VNNI/AVX2 int8 kernels run
+fastest. Two graph formats exist; ``QOperator`` (QLinearConv/QLinearMatMul nodes) is the
+default because it measured faster than ``QDQ`` on this project's CNNs (docs/benchmarks.md).
+
+CPUs without VNNI (pre-Cascade Lake x86) may saturate the u8 x s8 products; there
+``reduce_range=True`` (7-bit weights) avoids that at a small accuracy cost.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.errors import ExportError
+
+FORMATS = ("qoperator", "qdq")
+DEFAULT_CALIBRATION_SAMPLES = 300
+
+
+class TaskCalibration:
+    """A ``CalibrationDataReader`` over task inputs: ``{graph input: batch}`` until exhausted.
+
+    ``inputs`` maps task input names (or graph input names) to arrays with a leading sample
+    axis; ``graph_names`` are the ONNX input names in graph order.
+    """
+
+    def __init__(self, inputs: Mapping[str, np.ndarray], graph_names: list[str],
+                 batch_size: int = 32):
+        names = list(inputs)
+        self._arrays = [np.ascontiguousarray(inputs[n], dtype=np.float32) for n in names]
+        self._graph_names = graph_names
+        self._batch_size = batch_size
+        self._batches = self._iterate()
+
+    def _iterate(self) -> Iterator[dict[str, np.ndarray]]:
+        n = len(self._arrays[0])
+        for start in range(0, n, self._batch_size):
+            yield {g: a[start:start + self._batch_size]
+                   for g, a in zip(self._graph_names, self._arrays, strict=True)}
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._batches, None)
+
+    def rewind(self) -> None:
+        self._batches = self._iterate()
+
+
+def graph_input_names(onnx_path: str | Path) -> list[str]:
+    import onnx
+
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    initializers = {i.name for i in model.graph.initializer}
+    return [i.name for i in model.graph.input if i.name not in initializers]
+
+
+def quantize_int8(onnx_path: str | Path, output: str | Path,
+                  calibration: Mapping[str, np.ndarray], fmt: str = "qoperator",
+                  per_channel: bool = True, reduce_range: bool = False) -> Path:
+    """Write a statically int8-quantized copy of ``onnx_path`` to ``output`` (atomically).
+
+    ``calibration`` holds the task inputs (sample axis first) whose activation ranges fix the
+    int8 scales; a few hundred samples of the task's own data are enough.
+    """
+    from onnxruntime.quantization import (
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown quantization format {fmt!r}; valid: {', '.join(FORMATS)}")
+    if not calibration or len(next(iter(calibration.values()))) == 0:
+        raise ExportError(f"{output}: no calibration samples to fix the int8 ranges")
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    names = graph_input_names(onnx_path)
+    with tempfile.TemporaryDirectory(prefix="zoo-quant-") as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        # Shape inference and graph clean-up first, as onnxruntime recommends: quantization
+        # decisions need tensor shapes, and folded constants quantize once, not per call.
+        quant_pre_process(str(onnx_path), str(prepared), skip_symbolic_shape=True)
+        staged = Path(tmp) / output.name
+        try:
+            quantize_static(
+                str(prepared), str(staged), TaskCalibration(calibration, names),
+                quant_format=QuantFormat.QOperator if fmt == "qoperator" else QuantFormat.QDQ,
+                per_channel=per_channel, reduce_range=reduce_range,
+                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                calibrate_method=CalibrationMethod.MinMax,
+                extra_options={"WeightSymmetric": True, "ActivationSymmetric": False},
+            )
+        except Exception as exc:  # onnxruntime raises assorted types for unsupported graphs
+            raise ExportError(f"{output}: int8 quantization failed ({exc})") from None
+        _copy_metadata(Path(onnx_path), staged, fmt)
+        fd, tmp_out = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".onnx",
+                                       dir=output.parent)
+        os.close(fd)
+        os.replace(staged, tmp_out)
+        os.replace(tmp_out, output)
+    return output
+
+
+def _copy_metadata(source: Path, target: Path, fmt: str) -> None:
+    """Keep the fp32 model's metadata props (task, classes...) and record the quantization."""
+    import onnx
+
+    props = {p.key: p.value for p in onnx.load(str(source)).metadata_props}
+    props.update(quantization=f"int8 static, {fmt}, per-channel weights")
+    model = onnx.load(str(target))
+    del model.metadata_props[:]
+    for key, value in props.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(target))
+
+
+def agreement(fp32: list[np.ndarray], int8: list[np.ndarray]) -> dict[str, Any]:
+    """How far int8 outputs are from fp32: label agreement and largest probability change."""
+    a, b = np.asarray(fp32[0]), np.asarray(int8[0])
+    if a.ndim == 2 and a.shape[1] > 1:
+        same = float(np.mean(a.argmax(1) == b.argmax(1)))
+    else:
+        same = float(np.mean((a.reshape(-1) >= 0.5) == (b.reshape(-1) >= 0.5)))
+    return {"label_agreement": same, "max_abs_diff": float(np.max(np.abs(a - b)))}
