@@ -122,9 +122,14 @@ def mass_function(z: float) -> tuple[np.ndarray, np.ndarray]:
     return _LOGM_GRID, f * dlninv_sigma / 10.0**_LOGM_GRID
 
 
-def sample_log_mass(z: float, rng: np.random.Generator) -> float:
-    """One log10 M500 drawn from the mass function at z between 1e13 and 1e15 M_sun."""
+def sample_log_mass(z: float, rng: np.random.Generator, power: float = 1.0) -> float:
+    """One log10 M500 between 1e13 and 1e15 M_sun from (dn/dlog10M at z)^power.
+
+    power = 1 is the true abundance; power < 1 flattens it so that rare massive clusters are
+    represented in a training set (Ntampaka et al. 2019 train on a flattened mass function).
+    """
     grid, density = mass_function(z)
+    density = density**power
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * (density[1:] + density[:-1]) * np.diff(grid))])
     return float(np.interp(rng.random() * cdf[-1], cdf, grid))
 

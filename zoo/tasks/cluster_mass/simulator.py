@@ -1,7 +1,7 @@
 """Built-in eROSITA-like cluster simulator: one more producer of the HDF5 catalogue format.
 
 Each cluster: (z, M500) from a flat redshift prior and the Tinker et al. (2008) mass
-function -> T and L_bol from self-similar scaling relations with log-normal scatter ->
+function (flattened by a power 0.5 by default, as training sets are) -> T and L_bol from self-similar scaling relations with log-normal scatter ->
 beta-model surface brightness (core radius tied to R500, ellipticity, centroid offset, and
 for 40% of clusters a compact cool core at half the temperature) -> thermal-bremsstrahlung
 counts in ten bands through an eROSITA-like effective area -> AGN (field log N-log S plus
@@ -41,6 +41,7 @@ class SimOptions:
     n: int = 12000  # number of clusters
     z_min: float = 0.05
     z_max: float = 1.0
+    mass_function_power: float = 0.5  # 1 = Tinker+08 abundance; 0.5 = flattened for training
     exposure_s: float = 2000.0  # vignetting-corrected exposure, eFEDS-like depth
     pixel_arcsec: float = 16.0
     npix: int = 50
@@ -105,7 +106,7 @@ def simulate_cluster(opts: SimOptions,
     from scipy.ndimage import gaussian_filter
 
     z = float(rng.uniform(opts.z_min, opts.z_max))
-    log_m = physics.sample_log_mass(z, rng)
+    log_m = physics.sample_log_mass(z, rng, opts.mass_function_power)
     mass = 10.0**log_m
     relations = physics.ScalingRelations()
     kt = relations.temperature(mass, z, rng)
