@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
-
 from zoo.cli.common import console, friendly_errors, parse_batch_sizes
+
 from zoo.registry import get_task
 
 

@@ -6,8 +6,8 @@ import json
 
 import typer
 from rich.table import Table
-
 from zoo.cli.common import console, friendly_errors
+
 from zoo.registry import get_task, list_models, list_tasks
 from zoo.weights import list_weights
 

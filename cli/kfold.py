@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 import typer
-
 from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, parse_extra
+
 from zoo.errors import ZooError
 from zoo.io.files import atomic_write_text
 from zoo.registry import get_architecture, get_task

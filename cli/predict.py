@@ -14,8 +14,8 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
 from zoo.cli.common import console, err_console, fail, friendly_errors, typed_options
+
 from zoo.errors import ZooError
 from zoo.predictor import Prediction, Predictor
 from zoo.registry import get_task
@@ -33,7 +33,8 @@ class Device(str, Enum):
     gpu = "gpu"
 
 
-def split_task_options(items: list[str], allowed: dict[str, type], task: str) -> tuple[list[str], dict[str, Any]]:
+def split_task_options(items: list[str], allowed: dict[str, type],
+                       task: str) -> tuple[list[str], dict[str, Any]]:
     """Separate task options such as ``--z 0.3`` from the file arguments."""
     files: list[str] = []
     extra: dict[str, str] = {}
@@ -76,7 +77,7 @@ class Sink:
         if output is not None:
             output.parent.mkdir(parents=True, exist_ok=True)
             self.tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-            self.fh: Any = open(self.tmp, "w", newline="")
+            self.fh: Any = open(self.tmp, "w", newline="")  # noqa: SIM115 (closed in close/abort)
         else:
             self.fh = io.StringIO() if fmt != OutputFormat.table else None
         self.writer: Any = None
@@ -88,7 +89,7 @@ class Sink:
         if self.fmt == OutputFormat.table:
             self.rows.append(pred)
         elif self.fmt == OutputFormat.json:
-            self.fh.write(("[\n  " if self.count == 1 else ",\n  ") + json.dumps(flat_json(pred)))
+            self.fh.write(("[\n  " if self.count == 1 else ",\n  ") + json.dumps(pred.to_dict()))
         else:
             row = flat_row(pred, True)
             if self.writer is None:
@@ -126,14 +127,11 @@ class Sink:
         for row in rows:
             columns.extend(k for k in row if k not in columns)
         for col in columns:
-            table.add_column(col, overflow="fold", justify="right" if col in ("probability", "value", "sigma") else "left")
+            numeric = col in ("probability", "value", "sigma")
+            table.add_column(col, overflow="fold", justify="right" if numeric else "left")
         for row in rows:
             table.add_row(*(_fmt(row.get(c, "")) for c in columns))
         return table
-
-
-def flat_json(pred: Prediction) -> dict[str, Any]:
-    return pred.to_dict()
 
 
 def _fmt(value: Any) -> str:
@@ -143,9 +141,9 @@ def _fmt(value: Any) -> str:
 @friendly_errors
 def predict(
     task: str = typer.Argument(..., help="Task name, e.g. digits or glitch (see `zoo list`)."),
-    items: list[str] = typer.Argument(..., help="Files, directories or globs; task options such as --z 0.3 may follow."),
+    items: list[str] = typer.Argument(..., help="Files, directories or globs; task options (e.g. --z 0.3) may follow."),
     arch: str | None = typer.Option(None, "--arch", help="Architecture whose shipped weights to use."),
-    weights: str = typer.Option("default", "--weights", "-w", help="Shipped weight name, an .onnx file or a run folder."),
+    weights: str = typer.Option("default", "--weights", "-w", help="Shipped name, .onnx file or run folder."),
     top_k: int = typer.Option(1, "--top-k", "-k", min=1, help="How many classes to report per sample."),
     batch_size: int = typer.Option(64, "--batch-size", "-b", min=1),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="table, json or csv."),

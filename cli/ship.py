@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-
 from zoo.cli.common import console, friendly_errors
 
 

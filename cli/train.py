@@ -8,8 +8,8 @@ from typing import Any
 
 import typer
 from rich.table import Table
-
 from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, parse_extra
+
 from zoo.registry import get_architecture, get_task
 
 

@@ -10,7 +10,6 @@ import sys
 import pytest
 from core_helpers import write_bad_files, write_digit_pngs
 from typer.testing import CliRunner
-
 from zoo.cli.app import app
 
 runner = CliRunner()

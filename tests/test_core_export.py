@@ -8,7 +8,6 @@ import pytest
 
 pytest.importorskip("keras")
 
-import keras  # noqa: E402
 
 import zoo  # noqa: E402
 from zoo.errors import ExportError  # noqa: E402

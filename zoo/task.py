@@ -209,7 +209,8 @@ class Task:
         """Targets handed to ``model.fit`` for ``split``."""
         return split.y
 
-    def evaluate(self, split: Split, outputs: list[np.ndarray], out_dir: Path | None = None) -> dict[str, Any]:
+    def evaluate(self, split: Split, outputs: list[np.ndarray],
+                 out_dir: Path | None = None) -> dict[str, Any]:
         """Metrics of model ``outputs`` on ``split``; may write plots into ``out_dir``."""
         from zoo.reports import classification_report
 

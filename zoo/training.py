@@ -194,8 +194,9 @@ def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None =
             monitor=recipe.monitor, mode=mode, patience=recipe.early_stopping_patience,
             restore_best_weights=True))
     if recipe.lr_schedule == "plateau":
+        patience = max(2, (recipe.early_stopping_patience or 6) // 3)
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=recipe.monitor, factor=0.5,
-                                                           patience=max(2, (recipe.early_stopping_patience or 6) // 3)))
+                                                           patience=patience))
     callbacks.extend(task.callbacks(dataset, recipe))
     callbacks.extend(extra_callbacks or [])
     if progress:
