@@ -141,7 +141,7 @@ def _fmt(value: Any) -> str:
 @friendly_errors
 def predict(
     task: str = typer.Argument(..., help="Task name, e.g. digits or glitch (see `zoo list`)."),
-    items: list[str] = typer.Argument(..., help="Files, directories or globs; task options (e.g. --z 0.3) may follow."),
+    items: list[str] = typer.Argument(..., help="Files, dirs or globs; task options (--z 0.3) may follow."),
     arch: str | None = typer.Option(None, "--arch", help="Architecture whose shipped weights to use."),
     weights: str = typer.Option("default", "--weights", "-w", help="Shipped name, .onnx file or run folder."),
     top_k: int = typer.Option(1, "--top-k", "-k", min=1, help="How many classes to report per sample."),
