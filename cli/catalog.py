@@ -35,6 +35,10 @@ def list_command(pattern: str = typer.Argument("*", help="Glob over task names."
             table.add_row(name if i == 0 else "", task.kind if i == 0 else "", archs if i == 0 else "",
                           f"{meta.name} ({meta.arch})", headline(meta.metrics, task.headline_metric), origin)
     console.print(table)
+    from zoo.registry import BROKEN
+
+    for module, reason in BROKEN.items():
+        console.print(f"[yellow]warning:[/] task module {module} failed to import: {reason}")
 
 
 @friendly_errors

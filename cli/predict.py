@@ -59,6 +59,8 @@ def split_task_options(items: list[str], allowed: dict[str, type],
 
 def flat_row(pred: Prediction, verbose: bool) -> dict[str, Any]:
     row = pred.to_dict()
+    if len(row.get("top", [])) == 1:
+        del row["top"]  # the label and probability already say it
     if "top" in row:
         row["top"] = "; ".join(f"{t['label']}:{t['probability']:.4f}" for t in row["top"])
     if not verbose:

@@ -24,7 +24,7 @@ BOOK_PARAMS = {
     ("imdb", "l2"): 80_089,
     ("imdb", "dropout"): 160_305,
     ("reuters", "dense"): 647_214,
-    ("boston-housing", "dense"): 5_121,  # trainable; + 27 normalisation statistics
+    ("boston-housing", "dense"): 5_121,  # trainable; + 26 normalisation statistics
 }
 
 
@@ -66,7 +66,7 @@ def test_builds_trains_and_exports(task: str, arch: str, tmp_path: Path) -> None
 
 
 def test_boston_normalisation_travels_in_onnx(tmp_path: Path) -> None:
-    """The Normalization layer adapted on training features is part of the exported graph."""
+    """The standardisation set from the training features is part of the exported graph."""
     import onnxruntime as ort
 
     from zoo.tasks.textbook.boston import adapt_normalization_callback

@@ -1,23 +1,31 @@
 """Throughput measurement: the same weights and inputs through several runtimes, one run.
 
-Each runner is timed on identical random inputs of the task's shape after warm-up; the
-result rows carry images/s and per-batch latency percentiles so that ratios between
-runtimes are measured side by side on the same machine state.
+Runtimes are timed *interleaved*: every round visits every (batch size, runtime) pair for a
+short slice, and the float32 matmul peak is re-measured in the same rounds. On a shared
+machine other jobs then slow every runtime alike, so ratios and peak fractions stay honest
+even when absolute numbers move. images/s is computed from the median batch latency (one
+burst of foreign load does not drag it down); p50 and p99 are per-batch latencies.
+
+Achieved GFLOP/s = images/s x the model's counted FLOPs per sample (:mod:`zoo.flops`),
+and its fraction of the matmul peak (:mod:`zoo.peak`) says how close to the hardware a
+runtime gets. The file path (raw files -> labels) is measured by :func:`time_files`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from zoo.task import Task
+from zoo.task import Sample, Split, Task
+from zoo.weights import WeightsMeta, WeightsRef, sha256_file
 
 Runner = Callable[[dict[str, np.ndarray]], Any]
+PEAK_SIZE = 2048
 
 
 @dataclass
@@ -28,9 +36,24 @@ class BenchRow:
     p50_ms: float
     p99_ms: float
     batches: int
+    gflops: float | None = None
+    peak_fraction: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class BenchResult:
+    """Rows of one interleaved run plus the matmul peak measured alongside them."""
+
+    rows: list[BenchRow]
+    peak_gflops: float | None = None
+    peak_by_source: dict[str, float] = field(default_factory=dict)
+    flops: dict[str, float] = field(default_factory=dict)
+
+    def speedups(self, reference: str) -> dict[tuple[str, int], float]:
+        return speedups(self.rows, reference)
 
 
 def synthetic_batch(task: Task, batch_size: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -38,60 +61,66 @@ def synthetic_batch(task: Task, batch_size: int, seed: int = 0) -> dict[str, np.
     return {s.name: rng.random((batch_size, *s.shape), dtype=np.float32) for s in task.inputs}
 
 
-def time_runner(run: Runner, batch: dict[str, np.ndarray], min_time: float = 1.0,
-                min_batches: int = 5, warmup: int = 2) -> tuple[float, np.ndarray]:
-    """Run ``run(batch)`` until ``min_time`` seconds and ``min_batches`` passed; latencies in s."""
-    for _ in range(warmup):
-        run(batch)
-    latencies = []
+def tiled_batch(inputs: Mapping[str, np.ndarray], batch_size: int) -> dict[str, np.ndarray]:
+    """``batch_size`` real samples, repeating ``inputs`` when there are fewer."""
+    out = {}
+    for name, array in inputs.items():
+        reps = -(-batch_size // len(array))
+        out[name] = np.ascontiguousarray(np.concatenate([array] * reps)[:batch_size],
+                                         dtype=np.float32)
+    return out
+
+
+def _time_slice(run: Callable[[], Any], seconds: float, min_calls: int = 2) -> list[float]:
+    latencies: list[float] = []
     start = time.perf_counter()
-    while len(latencies) < min_batches or time.perf_counter() - start < min_time:
+    while len(latencies) < min_calls or time.perf_counter() - start < seconds:
         t0 = time.perf_counter()
-        run(batch)
+        run()
         latencies.append(time.perf_counter() - t0)
-    return time.perf_counter() - start, np.asarray(latencies)
+    return latencies
 
 
-def measure(name: str, run: Runner, task: Task, batch_sizes: list[int],
-            min_time: float = 1.0) -> list[BenchRow]:
+def interleaved(runners: Mapping[str, Runner], batches: Mapping[int, dict[str, np.ndarray]],
+                min_time: float = 1.0, rounds: int = 3, peak: bool = True,
+                peak_size: int = PEAK_SIZE, threads: int | None = None,
+                flops: Mapping[str, float] | None = None) -> BenchResult:
+    """Time every runner at every batch size, ``rounds`` times round-robin.
+
+    ``min_time`` seconds per (runner, batch size) are split over the rounds; with ``peak``
+    the float32 matmul peak is timed in each round too. ``flops`` (per sample, by runner
+    name) turns images/s into GFLOP/s.
+    """
+    from zoo.peak import matmul_flops, peak_runners
+
+    latencies: dict[tuple[str, int], list[float]] = {(n, b): [] for n in runners for b in batches}
+    for run in runners.values():  # warm-up: first calls allocate and JIT
+        for batch in batches.values():
+            run(batch)
+    peaks = peak_runners(peak_size, threads) if peak else {}
+    peak_lat: dict[str, list[float]] = {n: [] for n in peaks}
+    for run in peaks.values():
+        run()
+    slice_s = min_time / rounds
+    for _ in range(rounds):
+        for bs, batch in batches.items():
+            for name, run in runners.items():
+                latencies[name, bs] += _time_slice(lambda r=run, b=batch: r(b), slice_s)
+        for name, run in peaks.items():
+            peak_lat[name] += _time_slice(run, slice_s, min_calls=3)
+    by_source = {n: matmul_flops(peak_size) / float(np.median(v)) / 1e9 for n, v in peak_lat.items()}
+    peak_gflops = max(by_source.values()) if by_source else None
     rows = []
-    for bs in batch_sizes:
-        batch = synthetic_batch(task, bs)
-        total, lat = time_runner(run, batch, min_time)
-        rows.append(BenchRow(name, bs, bs * len(lat) / total, float(np.percentile(lat, 50) * 1e3),
-                             float(np.percentile(lat, 99) * 1e3), len(lat)))
-    return rows
-
-
-def onnx_runner(onnx_path: str | Path, task: Task, device: str = "auto",
-                threads: int | None = None) -> Runner:
-    from zoo.predictor import make_session
-
-    session = make_session(onnx_path, device, threads)
-    names = [i.name for i in session.get_inputs()]
-    task_names = task.input_names()
-
-    def run(batch: dict[str, np.ndarray]) -> Any:
-        return session.run(None, {g: batch[t] for g, t in zip(names, task_names, strict=True)})
-
-    return run
-
-
-def keras_runners(keras_path: str | Path, task: Task) -> dict[str, Runner]:
-    """``model.predict`` and the direct call ``model(x, training=False)`` on the same model."""
-    import keras
-
-    model = keras.models.load_model(keras_path, compile=False)
-    names = task.input_names()
-
-    def args(batch: Mapping[str, np.ndarray]) -> Any:
-        xs = [batch[n] for n in names]
-        return xs if len(xs) > 1 else xs[0]
-
-    return {
-        "keras predict": lambda b: model.predict(args(b), batch_size=len(next(iter(b.values()))), verbose=0),
-        "keras call": lambda b: model(args(b), training=False),
-    }
+    for (name, bs), lat in latencies.items():
+        arr = np.asarray(lat)
+        ips = bs / float(np.median(arr))
+        per_sample = (flops or {}).get(name)
+        gflops = ips * per_sample / 1e9 if per_sample else None
+        rows.append(BenchRow(name, bs, ips, float(np.percentile(arr, 50) * 1e3),
+                             float(np.percentile(arr, 99) * 1e3), len(arr), gflops,
+                             gflops / peak_gflops if gflops and peak_gflops else None))
+    rows.sort(key=lambda r: (r.batch_size, list(runners).index(r.runtime)))
+    return BenchResult(rows, peak_gflops, by_source, dict(flops or {}))
 
 
 def speedups(rows: list[BenchRow], reference: str) -> dict[tuple[str, int], float]:
@@ -99,3 +128,133 @@ def speedups(rows: list[BenchRow], reference: str) -> dict[tuple[str, int], floa
     ref = {r.batch_size: r.images_per_s for r in rows if r.runtime == reference}
     return {(r.runtime, r.batch_size): r.images_per_s / ref[r.batch_size]
             for r in rows if r.batch_size in ref}
+
+
+# ---- runtimes ---------------------------------------------------------------------------
+
+def temporary_ref(onnx_path: str | Path, like: WeightsMeta, name: str) -> WeightsRef:
+    """A WeightsRef for a model written by the benchmark itself (export or quantization)."""
+    meta = WeightsMeta(**{**asdict(like), "name": name, "sha256": sha256_file(onnx_path)})
+    return WeightsRef(Path(onnx_path), meta)
+
+
+def onnx_runner(ref: WeightsRef, task: Task, device: str = "auto",
+                threads: int | None = None, micro_batch: int | None = None) -> Runner:
+    """The exact path ``zoo predict`` takes: :class:`zoo.predictor.Model` ``.run``."""
+    from zoo.predictor import Model
+
+    model = Model(task, ref, device, threads, verify=False, micro_batch=micro_batch)
+    return model.run
+
+
+def keras_runners(model: Any, task: Task) -> dict[str, Runner]:
+    """``model.predict`` and the direct call ``model(x, training=False)`` on the same model."""
+    names = task.input_names()
+
+    def args(batch: Mapping[str, np.ndarray]) -> Any:
+        xs = [batch[n] for n in names]
+        return xs if len(xs) > 1 else xs[0]
+
+    def predict(batch: dict[str, np.ndarray]) -> Any:
+        return model.predict(args(batch), batch_size=len(next(iter(batch.values()))), verbose=0)
+
+    return {"keras predict": predict, "keras call": lambda b: model(args(b), training=False)}
+
+
+def find_keras(ref: WeightsRef) -> Path | None:
+    """The Keras file this ONNX was exported from, when it is still on disk.
+
+    Looks beside the ONNX file, then in the run folder named by ``--out`` in the recorded
+    training command, accepting it only if that folder's ``model.onnx`` has our sha256.
+    """
+    beside = ref.onnx.with_suffix(".keras")
+    if beside.is_file():
+        return beside
+    words = ref.meta.command.split()
+    for flag in ("--out", "-o"):
+        if flag in words[:-1]:
+            run_dir = Path(words[words.index(flag) + 1])
+            keras_file, onnx_file = run_dir / "model.keras", run_dir / "model.onnx"
+            if keras_file.is_file() and onnx_file.is_file() and \
+                    sha256_file(onnx_file) == ref.meta.sha256:
+                return keras_file
+    return None
+
+
+# ---- data for calibration and accuracy ------------------------------------------------------
+
+def task_data(task: Task, meta: WeightsMeta) -> Any:
+    """The data set the weights were evaluated on, re-created from their metadata."""
+    source = meta.data_source or {}
+    path = source.get("path")
+    seed = int(meta.recipe.get("seed", 0)) if meta.recipe else 0
+    data_file = path if path and Path(path).exists() else None
+    options = dict(source.get("options", {})) if data_file is None else {}
+    return task.load_data(data_file, seed, **options)
+
+
+def run_split(run: Runner, task: Task, split: Split, batch_size: int = 256) -> list[np.ndarray]:
+    """Model outputs over a whole split, in batches."""
+    names = task.input_names()
+    n = len(split)
+    parts = [run({k: split.x[k][i:i + batch_size] for k in names}) for i in range(0, n, batch_size)]
+    return [np.concatenate([np.asarray(p[j]) for p in parts]) for j in range(len(parts[0]))]
+
+
+def int8_accuracy(task: Task, fp32: Runner, int8: Runner, split: Split) -> dict[str, Any]:
+    """The task's headline metric for fp32 and int8 on held-out data, and their agreement."""
+    from zoo.quantize import agreement
+
+    out32, out8 = run_split(fp32, task, split), run_split(int8, task, split)
+    metric = task.headline_metric
+    m32 = float(task.evaluate(split, out32, None)[metric])
+    m8 = float(task.evaluate(split, out8, None)[metric])
+    return {"metric": metric, "n": len(split), "fp32": m32, "int8": m8,
+            "drop_pp": 100.0 * (m32 - m8), **agreement(out32, out8)}
+
+
+# ---- the file path ----------------------------------------------------------------------------
+
+@dataclass
+class FileRun:
+    """Labels and wall time of one pass over files."""
+
+    name: str
+    files: int
+    seconds: float
+    labels: dict[str, str]
+    errors: int = 0
+
+    @property
+    def files_per_s(self) -> float:
+        return self.files / self.seconds if self.seconds else 0.0
+
+
+def time_files(name: str, predict: Callable[[], Iterable[tuple[str, str | None]]]) -> FileRun:
+    """Wall time of ``predict()``, which yields (key, label or None on error) per file."""
+    labels: dict[str, str] = {}
+    errors = 0
+    start = time.perf_counter()
+    for key, label in predict():
+        if label is None:
+            errors += 1
+        else:
+            labels[key] = label
+    return FileRun(name, len(labels) + errors, time.perf_counter() - start, labels, errors)
+
+
+def one_at_a_time(task: Task, model: Any, read: Callable[[str], dict[str, np.ndarray]],
+                  files: Iterable[str]) -> Iterable[tuple[str, str | None]]:
+    """The simple pipeline most published code runs: read one file, ``model.predict`` it."""
+    names = task.input_names()
+    for path in files:
+        arrays = read(path)
+        xs = [arrays[n][None] for n in names]
+        out = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+        yield path, task.decode([np.asarray(out)], 1)[0]["label"]
+
+
+def task_reader(task: Task, options: Mapping[str, Any] | None = None
+                ) -> Callable[[str], dict[str, np.ndarray]]:
+    """``path -> arrays`` through the task's own reader (one file = one sample)."""
+    return lambda path: task.read(Sample(path, (path,)), options or {})

@@ -66,34 +66,68 @@ def providers_for(device: Device) -> list[str]:
     return ["CPUExecutionProvider"]
 
 
-def make_session(onnx_path: str | Path, device: Device = "auto", threads: int | None = None) -> Any:
-    """An InferenceSession with deliberate options: full graph optimisation, all cores."""
+def make_session(onnx_path: str | Path, device: Device = "auto", threads: int | None = None,
+                 *, fp16: bool = False, spinning: bool = True) -> Any:
+    """An InferenceSession with deliberate options.
+
+    Full graph optimisation (on x86 this turns convolutions into onnxruntime's blocked NCHWc
+    kernels, which run near the machine's matmul peak), one intra-op thread per core and a
+    single inter-op thread (these CNNs are chains: there is nothing to run side by side).
+    ``spinning=False`` stops idle intra-op threads from busy-waiting between calls, which
+    otherwise steals cores from the threads decoding files in the streaming path.
+    ``fp16=True`` converts the graph to float16 (inputs and outputs stay float32) for the
+    CUDA provider, where tensor cores make it worthwhile; it is ignored on CPU.
+    """
     import onnxruntime as ort
 
+    providers = providers_for(device)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.intra_op_num_threads = threads or os.cpu_count() or 1
     options.inter_op_num_threads = 1
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    source: str | bytes = str(onnx_path)
     try:
-        return ort.InferenceSession(str(onnx_path), options, providers=providers_for(device))
+        if fp16 and providers[0] == "CUDAExecutionProvider":
+            source = _float16_model(onnx_path)
+        return ort.InferenceSession(source, options, providers=providers)
     except ZooError:
         raise
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
         raise WeightsError(f"{onnx_path}: onnxruntime cannot load it ({exc})") from None
 
 
+def _float16_model(onnx_path: str | Path) -> bytes:
+    """The model with float16 weights and arithmetic, float32 at its inputs and outputs."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = convert_float_to_float16(onnx.load(str(onnx_path)), keep_io_types=True)
+    return model.SerializeToString()
+
+
 class Model:
-    """A weight set loaded into onnxruntime: runs arrays and decodes outputs."""
+    """A weight set loaded into onnxruntime: runs arrays and decodes outputs.
+
+    Large batches are fed to onnxruntime in slices of ``micro_batch`` samples: a conv net's
+    first activations at batch 256 are hundreds of MB, and slicing keeps them in cache
+    (measured in docs/benchmarks.md); results are the same as one big call. On CUDA the
+    inputs and outputs go through I/O binding so that each batch is copied once each way.
+    """
 
     def __init__(self, task: Task, ref: WeightsRef, device: Device = "auto",
-                 threads: int | None = None, verify: bool = True):
+                 threads: int | None = None, verify: bool = True, *, fp16: bool = False,
+                 spinning: bool = True, micro_batch: int | None = None):
         if verify:
             ref.verify()
         self.task, self.ref, self.meta = task, ref, ref.meta
-        self.session = make_session(ref.onnx, device, threads)
+        self.session = make_session(ref.onnx, device, threads, fp16=fp16, spinning=spinning)
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
+        self.micro_batch = micro_batch or default_micro_batch(task)
+        self._cuda = self.providers[0] == "CUDAExecutionProvider"
 
     @property
     def providers(self) -> list[str]:
@@ -106,7 +140,38 @@ class Model:
         for idx, graph_name in enumerate(self.input_names):
             key = graph_name if graph_name in inputs else task_names[idx]
             feed[graph_name] = np.ascontiguousarray(inputs[key], dtype=np.float32)
-        return self.session.run(self.output_names, feed)
+        n = len(next(iter(feed.values())))
+        step = n if self._cuda else self.micro_batch
+        if n <= step:
+            return self._run_once(feed)
+        parts = [self._run_once({k: v[i:i + step] for k, v in feed.items()})
+                 for i in range(0, n, step)]
+        return [np.concatenate(outs) for outs in zip(*parts, strict=True)]
+
+    def _run_once(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        if not self._cuda:
+            return self.session.run(self.output_names, feed)
+        binding = self.session.io_binding()
+        for name, array in feed.items():
+            binding.bind_cpu_input(name, array)
+        for name in self.output_names:
+            binding.bind_output(name, "cuda")
+        self.session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()
+
+
+#: Bytes of one micro-batch's input slice that keeps conv activations cache-resident.
+MICRO_BATCH_BYTES = 1 << 20
+
+
+def default_micro_batch(task: Task) -> int:
+    """Samples per onnxruntime call on CPU: about 1 MiB of float32 input, within [8, 256].
+
+    The glitch spectrograms (95 kB) give 11, where the seed 000 deep CNN measured fastest;
+    tiny inputs (digits, 256 B) go in batches of 256, where per-call overhead dominates.
+    """
+    per_sample = 4 * sum(int(np.prod(spec.shape)) for spec in task.inputs)
+    return int(min(256, max(8, MICRO_BATCH_BYTES // max(per_sample, 1))))
 
 
 class Predictor:
@@ -118,9 +183,11 @@ class Predictor:
     """
 
     def __init__(self, task: Task, weights: str | Path = "default", arch: str | None = None,
-                 device: Device = "auto", threads: int | None = None):
+                 device: Device = "auto", threads: int | None = None, *, fp16: bool = False,
+                 micro_batch: int | None = None):
         self.task, self.weights, self.arch = task, weights, arch
         self.device, self.threads = device, threads
+        self.fp16, self.micro_batch = fp16, micro_batch
         self._models: dict[str, Model] = {}
         # Load the default model eagerly so that bad weights fail before any file is read.
         self.model = self.model_for("single")
@@ -132,7 +199,9 @@ class Predictor:
         ref = resolve(self.task.name, name or self.weights, self.arch, self.task.default_weights)
         key = str(ref.onnx)
         if key not in self._models:
-            self._models[key] = Model(self.task, ref, self.device, self.threads)
+            # No spinning: between batches the cores belong to the file-decoding threads.
+            self._models[key] = Model(self.task, ref, self.device, self.threads, fp16=self.fp16,
+                                      spinning=False, micro_batch=self.micro_batch)
         return self._models[key]
 
     def predict_arrays(self, inputs: Mapping[str, np.ndarray] | np.ndarray, top_k: int = 1,
@@ -157,39 +226,54 @@ class Predictor:
 
     def iter_predict(self, items: Iterable[str | Path], top_k: int = 1, batch_size: int = 64,
                      workers: int | None = None, **options: Any) -> Iterator[Prediction]:
-        """Stream predictions: decode ahead in threads, run full batches, bounded memory."""
+        """Stream predictions: decode ahead in threads, run full batches, bounded memory.
+
+        Samples are handed to the reader threads in chunks (one future per chunk, not per
+        file) and at most ``window`` chunks are in flight, so memory is bounded by about
+        ``2 * batch_size`` decoded samples plus one pending batch per group, whatever the
+        number of files. Decoding (Pillow and numpy release the GIL) overlaps ``session.run``.
+        """
         samples = self.task.samples((str(i) for i in items), options)
         workers = workers or min(4, (os.cpu_count() or 1) + 1)
-        window = max(2 * batch_size, 4 * workers)
+        chunk = max(1, min(16, batch_size // (2 * workers)))
+        window = max(2 * workers, (2 * batch_size) // chunk)
         pending: dict[str, list[tuple[Sample, dict[str, np.ndarray]]]] = {}
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoo-read") as pool:
-            inflight: deque[tuple[Sample, Future]] = deque()
-            for sample in samples:
-                inflight.append((sample, pool.submit(self.task.read, sample, options)))
+            inflight: deque[Future] = deque()
+            for part in _chunks(samples, chunk):
+                inflight.append(pool.submit(self._read_chunk, part, options))
                 if len(inflight) >= window:
-                    yield from self._collect(inflight.popleft(), pending, batch_size, top_k)
+                    yield from self._collect(inflight.popleft().result(), pending, batch_size, top_k)
             while inflight:
-                yield from self._collect(inflight.popleft(), pending, batch_size, top_k)
+                yield from self._collect(inflight.popleft().result(), pending, batch_size, top_k)
         for group in list(pending):
             yield from self._flush(group, pending, top_k)
 
-    def _collect(self, item: tuple[Sample, Future], pending: dict, batch_size: int,
-                 top_k: int) -> Iterator[Prediction]:
-        sample, future = item
-        try:
-            arrays = future.result()
-        except InputError as exc:
-            yield Prediction(sample.key, error=str(exc))
-            return
-        except ZooError as exc:
-            yield Prediction(sample.key, error=f"{sample.key}: {exc}")
-            return
-        except Exception as exc:  # a reader bug must not kill a million-file run
-            yield Prediction(sample.key, error=f"{sample.key}: {type(exc).__name__}: {exc}")
-            return
-        pending.setdefault(sample.group, []).append((sample, arrays))
-        if len(pending[sample.group]) >= batch_size:
-            yield from self._flush(sample.group, pending, top_k)
+    def _read_chunk(self, samples: list[Sample], options: Mapping[str, Any]
+                    ) -> list[tuple[Sample, dict[str, np.ndarray] | str]]:
+        """Read samples in a worker thread; a failure becomes its one-line message."""
+        out: list[tuple[Sample, dict[str, np.ndarray] | str]] = []
+        for sample in samples:
+            try:
+                out.append((sample, self.task.read(sample, options)))
+            except InputError as exc:
+                out.append((sample, str(exc)))
+            except ZooError as exc:
+                out.append((sample, f"{sample.key}: {exc}"))
+            except Exception as exc:  # a reader bug must not kill a million-file run
+                out.append((sample, f"{sample.key}: {type(exc).__name__}: {exc}"))
+        return out
+
+    def _collect(self, read: list[tuple[Sample, dict[str, np.ndarray] | str]], pending: dict,
+                 batch_size: int, top_k: int) -> Iterator[Prediction]:
+        for sample, arrays in read:
+            if isinstance(arrays, str):
+                yield Prediction(sample.key, error=arrays)
+                continue
+            group = pending.setdefault(sample.group, [])
+            group.append((sample, arrays))
+            if len(group) >= batch_size:
+                yield from self._flush(sample.group, pending, top_k)
 
     def _flush(self, group: str, pending: dict, top_k: int) -> Iterator[Prediction]:
         batch = pending.pop(group, [])
@@ -205,9 +289,24 @@ class Predictor:
             yield Prediction(sample.key, {**result, **notes}, weights=model.meta.name)
 
 
+def _chunks(samples: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
+    """Consecutive lists of ``size`` samples, drawn lazily from ``samples``."""
+    part: list[Sample] = []
+    for sample in samples:
+        part.append(sample)
+        if len(part) >= size:
+            yield part
+            part = []
+    if part:
+        yield part
+
+
 def load(task: str, arch: str | None = None, weights: str | Path = "default",
-         device: Device = "auto", threads: int | None = None) -> Predictor:
-    """An onnxruntime predictor for ``task`` with shipped (or given) weights."""
+         device: Device = "auto", threads: int | None = None, *, fp16: bool = False) -> Predictor:
+    """An onnxruntime predictor for ``task`` with shipped (or given) weights.
+
+    ``fp16=True`` runs a float16 copy of the graph on CUDA (no effect on CPU).
+    """
     from zoo.registry import get_task
 
-    return Predictor(get_task(task), weights, arch, device, threads)
+    return Predictor(get_task(task), weights, arch, device, threads, fp16=fp16)

@@ -268,7 +268,8 @@ def write_catalogue(path: str | Path, counts: np.ndarray, redshift: np.ndarray,
         np.savez_compressed(tmp, **arrays)
         os.replace(tmp, path)
         return path
+    counts = to_channels_last(np.asarray(counts, np.int32), path, batch=True)
     with CatalogueWriter(path) as writer:
         extra = {} if split is None else {"split": np.asarray(split).astype("S10")}
-        writer.append(np.asarray(counts, np.int32), redshift, log_mass, extra)
+        writer.append(counts, redshift, log_mass, extra)
     return path

@@ -1,11 +1,12 @@
 """Built-in eROSITA-like cluster simulator: one more producer of the HDF5 catalogue format.
 
 Each cluster: (z, M500) from a flat redshift prior and the Tinker et al. (2008) mass
-function (flattened by a power 0.5 by default, as training sets are) -> T and L_bol from self-similar scaling relations with log-normal scatter ->
-beta-model surface brightness (core radius tied to R500, ellipticity, centroid offset, and
-for 40% of clusters a compact cool core at half the temperature) -> thermal-bremsstrahlung
-counts in ten bands through an eROSITA-like effective area -> AGN (field log N-log S plus
-an occasional central AGN) -> Gaussian PSF -> sky + particle background -> Poisson counts.
+function (flattened by a power 0.5 by default, as training sets are) -> T and L_bol from
+self-similar scaling relations with log-normal scatter -> beta-model surface brightness
+(core radius tied to R500, ellipticity, centroid offset, and for 40% of clusters a compact
+cool core at half the temperature) -> thermal-bremsstrahlung counts in ten bands through an
+eROSITA-like effective area -> AGN (field log N-log S plus an occasional central AGN) ->
+Gaussian PSF -> sky + particle background -> Poisson counts.
 
 Determinism: clusters are made in fixed chunks, each from its own ``SeedSequence`` child,
 so the catalogue depends only on ``seed`` and the options, never on the worker count.
@@ -100,13 +101,19 @@ def _point_sources(opts: SimOptions, rng: np.random.Generator) -> list[tuple[flo
     return [(float(x), float(y), float(f)) for (x, y), f in zip(pos, flux, strict=True)]
 
 
-def simulate_cluster(opts: SimOptions,
-                     rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
-    """One cluster: Poisson counts (npix, npix, 10) as int32 and its true parameters."""
+def simulate_cluster(opts: SimOptions, rng: np.random.Generator, z: float | None = None,
+                     log_m: float | None = None) -> tuple[np.ndarray, dict[str, float]]:
+    """One cluster: Poisson counts (npix, npix, 10) as int32 and its true parameters.
+
+    ``z`` and ``log_m`` pin the redshift and mass (for studies at fixed z or M); by default
+    both are drawn from the priors.
+    """
     from scipy.ndimage import gaussian_filter
 
-    z = float(rng.uniform(opts.z_min, opts.z_max))
-    log_m = physics.sample_log_mass(z, rng, opts.mass_function_power)
+    drawn_z = float(rng.uniform(opts.z_min, opts.z_max))
+    z = drawn_z if z is None else float(z)
+    drawn_m = physics.sample_log_mass(z, rng, opts.mass_function_power)
+    log_m = drawn_m if log_m is None else float(log_m)
     mass = 10.0**log_m
     relations = physics.ScalingRelations()
     kt = relations.temperature(mass, z, rng)

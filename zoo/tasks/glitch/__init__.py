@@ -55,18 +55,13 @@ def cache_dir() -> Path:
 
 
 def simulated_h5(n_per_class: int, seed: int) -> Path:
-    """The cached simulator file for (n_per_class, seed), generated once and atomically."""
+    """The cached simulator file for (n_per_class, seed), generated once (simulate_h5 writes
+    through a temporary file, so an interrupted run leaves no half file behind)."""
     from zoo.tasks.glitch.simulator import simulate_h5
 
     path = cache_dir() / f"glitch-sim-seed{seed}-n{n_per_class}.h5"
     if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.h5")
-        try:
-            simulate_h5(tmp, n_per_class, seed=seed)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        simulate_h5(path, n_per_class, seed=seed)
     return path
 
 
@@ -114,7 +109,8 @@ class GlitchTask(Task):
         view = options.get("view")
         if view:
             if view not in (*VIEWS, "auto"):
-                raise InputError("--view", f"unknown view {view!r}; valid: auto, {', '.join(VIEWS)}")
+                valid = ", ".join(VIEWS)
+                raise InputError("--view", f"unknown view {view!r}; valid: auto, {valid}")
             return str(view)
         arch = options.get("arch")
         weights = options.get("weights")
@@ -173,8 +169,9 @@ class GlitchTask(Task):
         lacking = [d for d in DURATIONS if d not in by_duration]
         if lacking:
             where = Path(sample.sources[0]).parent / f"*_{sample.key}_spectrogram_*.png"
-            raise InputError(where, f"sample {sample.key} lacks {', '.join(d + ' s' for d in lacking)}"
-                                    " (multi-view needs 0.5, 1.0, 2.0 and 4.0)")
+            missing = ", ".join(d + " s" for d in lacking)
+            raise InputError(where, f"sample {sample.key} lacks {missing} "
+                                    "(multi-view needs 0.5, 1.0, 2.0 and 4.0)")
         views, notes = zip(*(read_spectrogram(by_duration[d]) for d in DURATIONS), strict=True)
         kinds = sorted(set(notes))
         return {"image": tile_views(views)[..., None],
@@ -189,13 +186,15 @@ class GlitchTask(Task):
         (simulator; ``sim_seed`` defaults to the recipe seed).
         """
         view = check_view(str(options.get("view", "single")), "--data-view")
-        duration = check_duration(str(options.get("duration", self.default_duration)), "--data-duration")
+        duration = check_duration(str(options.get("duration", self.default_duration)),
+                                  "--data-duration")
         classes = CLASSES
         if source is None:
             n = int(options.get("n_per_class", DEFAULT_N_PER_CLASS))
             sim_seed = int(options.get("sim_seed", seed))
             path = simulated_h5(n, sim_seed)
-            data = read_gravityspy_h5(path, view, classes, duration=duration, positive=self.positive)
+            data = read_gravityspy_h5(path, view, classes, duration=duration,
+                                      positive=self.positive)
             data.source = {"type": "simulator", "simulated": True, "seed": sim_seed,
                            "generator": "zoo.tasks.glitch.simulator.simulate_h5", "path": str(path),
                            "sha256": sha256_file(path),
@@ -207,7 +206,8 @@ class GlitchTask(Task):
             return read_png_folder(path, view, classes, duration, self.positive, seed)
         if path.suffix.lower() not in (".h5", ".hdf5", ".hdf"):
             raise InputError(path, "expected a trainingsetv1d1-layout .h5 file or a folder of PNGs")
-        return read_gravityspy_h5(path, view, classes, options.get("metadata"), duration, self.positive)
+        return read_gravityspy_h5(path, view, classes, options.get("metadata"), duration,
+                                  self.positive)
 
     def callbacks(self, data: Dataset, recipe: Recipe) -> list[Any]:
         """Match the data to the architecture's view (its recipe says which).
@@ -225,7 +225,8 @@ class GlitchTask(Task):
             data.source = fresh.source
         return []
 
-    def evaluate(self, split: Split, outputs: list[np.ndarray], out_dir: Path | None = None) -> dict[str, Any]:
+    def evaluate(self, split: Split, outputs: list[np.ndarray],
+                 out_dir: Path | None = None) -> dict[str, Any]:
         """Accuracy, macro-F1, per-class recall, confusion matrix; Chirp ROC and chirps found."""
         from zoo.reports import classification_report, roc_plot
 
@@ -249,7 +250,8 @@ class GlitchTask(Task):
         return report
 
 
-def chirp_summary(ids: np.ndarray | None, is_chirp: np.ndarray, found: np.ndarray) -> dict[str, Any]:
+def chirp_summary(ids: np.ndarray | None, is_chirp: np.ndarray,
+                  found: np.ndarray) -> dict[str, Any]:
     """Seed 000's figure of merit: which Chirp IDs of the split the model finds."""
     names = np.asarray(ids if ids is not None else np.arange(len(is_chirp))).astype(str)
     return {"chirps_found": f"{int((is_chirp & found).sum())}/{int(is_chirp.sum())}",
@@ -290,7 +292,8 @@ class GlitchChirp(GlitchTask):
     def callbacks(self, data: Dataset, recipe: Recipe) -> list[Any]:
         return [*super().callbacks(data, recipe), threshold_callback(self, data.validation)]
 
-    def evaluate(self, split: Split, outputs: list[np.ndarray], out_dir: Path | None = None) -> dict[str, Any]:
+    def evaluate(self, split: Split, outputs: list[np.ndarray],
+                 out_dir: Path | None = None) -> dict[str, Any]:
         report = super().evaluate(split, outputs, out_dir)
         if self.last_threshold is not None:
             report["threshold"] = self.last_threshold

@@ -52,8 +52,8 @@ RESAMPLE = Image.Resampling.BILINEAR
 MIN_SIDE = 32
 VIEWS = ("single", "multiview")
 MULTIVIEW_SHAPE = (2 * IMAGE_SHAPE[0], 2 * IMAGE_SHAPE[1])
-SCAN_NAME = re.compile(r"^(?P<ifo>[A-Za-z0-9]+)_(?P<gid>.+)_spectrogram_(?P<dur>\d+(?:\.\d+)?)\.png$",
-                       re.IGNORECASE)
+SCAN_NAME = re.compile(
+    r"^(?P<ifo>[A-Za-z0-9]+)_(?P<gid>.+)_spectrogram_(?P<dur>\d+(?:\.\d+)?)\.png$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,9 @@ def read_spectrogram(path: str | Path) -> tuple[np.ndarray, str]:
     if image.size == RAW_SIZE:
         return preprocess_omega_scan(path), "raw Omega scan 800x600 (cropped, gray, rescaled 0.3)"
     if min(image.size) < MIN_SIDE:
-        raise InputError(path, f"image is {image.width}x{image.height}: too small for a spectrogram "
-                               f"(raw Omega scans are 800x600; cropped ones need >= {MIN_SIDE}x{MIN_SIDE})")
+        raise InputError(path, f"image is {image.width}x{image.height}: too small for a "
+                               f"spectrogram (raw Omega scans are 800x600; cropped ones need "
+                               f">= {MIN_SIDE}x{MIN_SIDE})")
     note = "spectrogram 170x140" if image.size == IMAGE_SHAPE[::-1] else \
         f"cropped spectrogram {image.width}x{image.height} resized to 170x140"
     return check_finite(path, _resize(_gray(image))), note
@@ -144,7 +145,8 @@ def check_duration(duration: str, where: str) -> str:
     except ValueError:
         text = str(duration)
     if text not in DURATIONS:
-        raise InputError(where, f"unknown duration {duration!r}; valid: all, {', '.join(DURATIONS)}")
+        valid = ", ".join(DURATIONS)
+        raise InputError(where, f"unknown duration {duration!r}; valid: all, {valid}")
     return text
 
 
@@ -173,8 +175,10 @@ class _SplitBuilder:
 
     def build(self) -> Split:
         shape = (*(MULTIVIEW_SHAPE if self.view == "multiview" else IMAGE_SHAPE), 1)
-        x = np.stack(self.images).astype(np.float32) if self.images else np.zeros((0, *shape), np.float32)
-        return Split({"image": x}, np.asarray(self.labels, dtype=np.int64), ids=np.asarray(self.ids))
+        x = np.stack(self.images).astype(np.float32) if self.images else \
+            np.zeros((0, *shape), np.float32)
+        y = np.asarray(self.labels, dtype=np.int64)
+        return Split({"image": x}, y, ids=np.asarray(self.ids))
 
 
 def _label_index(label: str, classes: Sequence[str], positive: str | None) -> int:
@@ -214,13 +218,15 @@ def read_gravityspy_h5(path: str | Path, view: str = "single", classes: Sequence
             raise InputError(path, "not the trainingsetv1d1 layout: the file has no groups")
         unknown = [k for k in labels if k not in classes or not isinstance(handle[k], h5py.Group)]
         if unknown:
-            raise InputError(path, f"not the trainingsetv1d1 layout: top-level keys {unknown[:5]} are "
-                                   f"not Gravity Spy class groups (expected e.g. {', '.join(classes[:3])})")
+            raise InputError(path, f"not the trainingsetv1d1 layout: top-level keys {unknown[:5]} "
+                                   f"are not Gravity Spy class groups (expected e.g. "
+                                   f"{', '.join(classes[:3])})")
         for label in labels:
             group = handle[label]
-            bad = [k for k in group.keys() if k not in SPLITS]
+            bad = [k for k in group if k not in SPLITS]
             if bad:
-                raise InputError(path, f"group {label} has keys {bad[:5]}; expected {'/'.join(SPLITS)}")
+                raise InputError(path, f"group {label} has keys {bad[:5]}; "
+                                       f"expected {'/'.join(SPLITS)}")
             for split in SPLITS:
                 if split not in group:
                     continue
@@ -235,8 +241,9 @@ def read_gravityspy_h5(path: str | Path, view: str = "single", classes: Sequence
     empty = [name for name, s in splits.items() if len(s) == 0]
     if empty:
         raise InputError(path, f"split(s) {', '.join(empty)} hold no samples")
-    source: dict[str, Any] = {"type": "gravityspy-h5", "path": str(path), "sha256": sha256_file(path),
-                              "simulated": False, "options": {"view": view, "duration": duration}}
+    source: dict[str, Any] = {"type": "gravityspy-h5", "path": str(path),
+                              "sha256": sha256_file(path), "simulated": False,
+                              "options": {"view": view, "duration": duration}}
     if metadata_csv is not None:
         source["metadata"] = {"path": str(metadata_csv), "sha256": sha256_file(metadata_csv),
                               "rows": len(metadata or {})}
@@ -247,7 +254,7 @@ def _h5_views(path: Path, node: Any, where: str) -> list[np.ndarray]:
     import h5py
 
     if not isinstance(node, h5py.Group):
-        raise InputError(path, f"{where} is a dataset, expected a group holding 0.5.png ... 4.0.png")
+        raise InputError(path, f"{where} is a dataset; expected a group of 0.5.png ... 4.0.png")
     views = []
     for dur in DURATIONS:
         key = f"{dur}.png"
@@ -288,7 +295,8 @@ def read_metadata_csv(path: str | Path, classes: Sequence[str] = CLASSES) -> dic
 
 # ---- folders of PNGs ------------------------------------------------------------------------
 
-def group_scans(paths: Iterable[Path], root: Path, classes: Sequence[str]) -> dict[tuple[str, str, str], dict[str, Path]]:
+def group_scans(paths: Iterable[Path], root: Path,
+                classes: Sequence[str]) -> dict[tuple[str, str, str], dict[str, Path]]:
     """{(split or '', class, IFO_ID): {duration: path}} for a ``<split>/<Class>/...`` tree."""
     groups: dict[tuple[str, str, str], dict[str, Path]] = {}
     for path in paths:
@@ -323,9 +331,11 @@ def read_png_folder(root: str | Path, view: str = "single", classes: Sequence[st
     for (split, label, gid), files in sorted(groups.items()):
         lacking = [d for d in DURATIONS if d not in files]
         if lacking:
-            raise InputError(root / label, f"sample {gid} lacks {', '.join(d + ' s' for d in lacking)}")
+            missing = ", ".join(d + " s" for d in lacking)
+            raise InputError(root / label, f"sample {gid} lacks {missing}")
         views = [read_spectrogram(files[d])[0] for d in DURATIONS]
-        builders[assigned[(split, label, gid)]].add(gid, views, _label_index(label, classes, positive))
+        target = _label_index(label, classes, positive)
+        builders[assigned[(split, label, gid)]].add(gid, views, target)
     splits = {name: b.build() for name, b in builders.items()}
     return Dataset(splits["train"], splits["validation"], splits["test"],
                    source={"type": "gravityspy-png-folder", "path": str(root), "simulated": False,
@@ -346,6 +356,6 @@ def _assign_splits(groups: Mapping[tuple[str, str, str], Any], seed: int,
         n_train = int(round(fractions[0] * len(members)))
         n_val = int(round(fractions[1] * len(members)))
         for rank, idx in enumerate(order):
-            out[members[idx]] = "train" if rank < n_train else "validation" if rank < n_train + n_val \
-                else "test"
+            out[members[idx]] = ("train" if rank < n_train else
+                                 "validation" if rank < n_train + n_val else "test")
     return out

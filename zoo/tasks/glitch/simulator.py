@@ -39,12 +39,14 @@ def simulate_energy(label: str, rng: np.random.Generator) -> dict[str, np.ndarra
         data = data + strain * (snr / max(norm, 1e-300))
     white = omega.whiten(data)
     plane, energies = omega.q_planes(white)
-    grids = [omega.pixel_grid(float(d)) for d in constants.DURATIONS]
+    grids = [omega.pixel_grid(float(d), subsamples=omega.SUBSAMPLES)
+             for d in constants.DURATIONS]
     times = np.concatenate([g[0] for g in grids])
     maps = omega.interpolate(plane, energies, times, grids[0][1])
-    width = constants.IMAGE_SHAPE[1]
-    return {d: maps[:, i * width:(i + 1) * width].astype(np.float32)
-            for i, d in enumerate(constants.DURATIONS)}
+    rows, cols = constants.IMAGE_SHAPE
+    k = omega.SUBSAMPLES
+    maps = maps.reshape(rows, k, len(grids), cols, k).mean(axis=(1, 4))
+    return {d: maps[:, i].astype(np.float32) for i, d in enumerate(constants.DURATIONS)}
 
 
 def energy_to_gray(energy: np.ndarray) -> np.ndarray:
@@ -208,14 +210,20 @@ def render_omega_scan(images_or_energy: np.ndarray | Mapping[str, np.ndarray], p
         mesh = ax.pcolormesh(edges_t, edges_f, energy[::-1], cmap="viridis", vmin=lo, vmax=hi,
                              shading="flat", rasterized=True, antialiased=False)
         ax.set_yscale("log", base=2)
+        ax.grid(False)
         ax.set_xlim(-dur / 2, dur / 2)
         ax.set_ylim(*omega.AXIS_FRANGE)
         ax.set_xticks(np.linspace(-dur / 2, dur / 2, 5))
         ax.set_xticklabels([str(x) for x in np.linspace(-dur / 2, dur / 2, 5)])
         ax.yaxis.set_major_formatter(ScalarFormatter())
-        ax.tick_params(axis="x", which="major", labelsize=15, direction="in")
-        ax.tick_params(axis="y", which="major", labelsize=12, direction="in")
-        ax.tick_params(which="minor", left=False, right=False)
+        # As in the real scans: black 1 px frame, 6 px inward ticks left/right/bottom, none on top.
+        for spine in ax.spines.values():
+            spine.set_linewidth(1.0)
+        ax.tick_params(which="major", direction="in", length=4.32, width=1.0, top=False,
+                       right=True, bottom=True, left=True)
+        ax.tick_params(axis="x", which="major", labelsize=15)
+        ax.tick_params(axis="y", which="major", labelsize=12)
+        ax.tick_params(which="minor", left=False, right=False, top=False, bottom=False)
         ax.set_xlabel("Time (s)", labelpad=0.1, fontsize=20)
         ax.set_ylabel("Frequency (Hz)", fontsize=20)
         ax.set_title(title, fontsize=20, y=1.05)

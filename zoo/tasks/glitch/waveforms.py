@@ -68,9 +68,9 @@ def _jitter(rng: np.random.Generator, scale: float = 0.02) -> float:
 
 
 def blip(t, rng):
-    """Blip: a short (~10 ms) low-Q sine-Gaussian, 30-250 Hz: symmetric teardrop."""
-    f0 = _loguniform(rng, 40, 250)
-    return sine_gaussian(t, _jitter(rng, 0.01), f0, rng.uniform(2.0, 6.0), rng.uniform(0, 2 * np.pi))
+    """Blip: a very short (2-10 ms) low-Q sine-Gaussian, 30-150 Hz: a tall thin teardrop."""
+    f0 = _loguniform(rng, 30, 150)
+    return sine_gaussian(t, _jitter(rng, 0.01), f0, rng.uniform(0.7, 2.5), rng.uniform(0, 2 * np.pi))
 
 
 def koi_fish(t, rng):
@@ -255,11 +255,11 @@ def paired_doves(t, rng):
 
 
 def scratchy(t, rng):
-    """Scratchy: dozens of short mid-frequency bursts (60-300 Hz band) spread over 1-4 s."""
-    h, fc = np.zeros_like(t), _loguniform(rng, 70, 250)
-    span = rng.uniform(1.0, 4.0)
-    for t0 in rng.uniform(-span / 2, span / 2, size=int(rng.integers(25, 80))):
-        sine_gaussian(t, t0, fc * 2 ** rng.normal(0, 0.25), rng.uniform(5, 15), out=h,
+    """Scratchy: many short low-Q bursts in a 90-250 Hz band, dense over 2-6 s (rubbing)."""
+    h, fc = np.zeros_like(t), _loguniform(rng, 90, 250)
+    span = rng.uniform(2.0, 6.0)
+    for t0 in rng.uniform(-span / 2, span / 2, size=int(rng.integers(60, 160))):
+        sine_gaussian(t, t0, fc * 2 ** rng.normal(0, 0.2), rng.uniform(3, 8), out=h,
                       amp=rng.uniform(0.3, 1.0), phase=rng.uniform(0, 2 * np.pi))
     return h
 
@@ -314,11 +314,11 @@ GENERATORS: dict[str, Generator] = {
 
 #: Matched-filter SNR range (after whitening) per class; drawn log-uniformly.
 SNR_RANGE: dict[str, tuple[float, float]] = {
-    "1080Lines": (40, 120), "1400Ripples": (40, 120), "Air_Compressor": (20, 80),
+    "1080Lines": (40, 120), "1400Ripples": (40, 120), "Air_Compressor": (50, 150),
     "Blip": (10, 60), "Chirp": (12, 40), "Extremely_Loud": (1500, 8000), "Helix": (25, 100),
     "Koi_Fish": (80, 400), "Light_Modulation": (30, 120), "Low_Frequency_Burst": (15, 60),
-    "Low_Frequency_Lines": (40, 150), "No_Glitch": (0, 0), "None_of_the_Above": (15, 80),
-    "Paired_Doves": (20, 70), "Power_Line": (20, 80), "Repeating_Blips": (20, 90),
-    "Scattered_Light": (25, 100), "Scratchy": (40, 140), "Tomte": (10, 50),
-    "Violin_Mode": (20, 80), "Wandering_Line": (60, 200), "Whistle": (15, 60),
+    "Low_Frequency_Lines": (80, 250), "No_Glitch": (0, 0), "None_of_the_Above": (15, 80),
+    "Paired_Doves": (20, 70), "Power_Line": (40, 120), "Repeating_Blips": (20, 90),
+    "Scattered_Light": (60, 200), "Scratchy": (40, 140), "Tomte": (10, 50),
+    "Violin_Mode": (20, 80), "Wandering_Line": (120, 400), "Whistle": (15, 60),
 }

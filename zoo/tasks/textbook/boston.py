@@ -5,10 +5,13 @@ deviation, trains 64 ReLU -> 64 ReLU -> 1 with MSE loss, MAE metric and RMSprop,
 K-fold validation because 404 training houses are too few for a fixed validation split
 (``zoo kfold boston-housing --k 4`` plots the averaged validation-MAE curve).
 
-The normalisation is a Keras ``Normalization`` layer at the model's input, adapted on the
-training split when training starts, so the exported ONNX model takes raw features and
-carries the statistics with it. The seed gives no epoch count or batch size; the recipe uses
-those of the textbook's final model (80 epochs, batch 16).
+The normalisation is part of the model: a frozen ``BatchNormalization`` layer (no scale, no
+offset, inference mode) whose moving mean and variance are set to the training split's
+statistics when training starts, so the exported ONNX model takes raw features and carries
+the statistics as weights. (Keras' ``Normalization`` layer would do the same maths, but keeps
+its statistics as captured constants that the ONNX converter turns into extra graph inputs.)
+The seed gives no epoch count or batch size; the recipe uses those of the textbook's final
+model (80 epochs, batch 16).
 """
 
 from __future__ import annotations
@@ -156,15 +159,18 @@ def prediction_plot(y: np.ndarray, pred: np.ndarray, path: Path) -> None:
 
 
 def adapt_normalization_callback(features: np.ndarray) -> Any:
-    """A Keras callback that adapts every ``Normalization`` layer on ``features`` when
-    training starts (after BackupAndRestore, so a resumed run gets the statistics too)."""
+    """A Keras callback that sets the model's ``normalization`` layer to the mean and variance
+    of ``features`` when training starts (after BackupAndRestore, which restores the same)."""
     import keras
+
+    mean = features.mean(axis=0).astype(np.float32)
+    variance = features.var(axis=0).astype(np.float32)
 
     class AdaptNormalization(keras.callbacks.Callback):
         def on_train_begin(self, logs: Any = None) -> None:
-            for layer in self.model.layers:
-                if isinstance(layer, keras.layers.Normalization):
-                    layer.adapt(features)
+            layer = self.model.get_layer("normalization")
+            layer.moving_mean.assign(mean)
+            layer.moving_variance.assign(variance)
 
     return AdaptNormalization()
 
@@ -172,13 +178,16 @@ def adapt_normalization_callback(features: np.ndarray) -> Any:
 @register_model("boston-housing", "dense", description="normalisation -> 64 ReLU -> 64 ReLU -> 1, "
                                                        "MSE, MAE, RMSprop (5,121 trainable params)")
 def dense(task: Task, units: int = 64) -> Any:
-    """The book's regression net; the Normalization layer holds the training statistics."""
+    """The book's regression net behind a frozen per-feature standardisation layer."""
     import keras
 
     from zoo.nets.common import task_inputs
 
     (inp,) = task_inputs(task)
-    x = keras.layers.Normalization(axis=-1, name="normalization")(inp)
+    norm = keras.layers.BatchNormalization(center=False, scale=False, epsilon=1e-6,
+                                           name="normalization")
+    norm.trainable = False  # inference mode always: (x - mean) / sqrt(variance + 1e-6)
+    x = norm(inp)
     x = keras.layers.Dense(units, activation="relu")(x)
     x = keras.layers.Dense(units, activation="relu")(x)
     out = keras.layers.Dense(1, name="price")(x)
