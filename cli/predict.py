@@ -188,4 +188,4 @@ def predict(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("predict")(predict)
+    app.command("predict", context_settings={"ignore_unknown_options": True})(predict)

@@ -87,7 +87,7 @@ def test_bench_reports_onnxruntime_and_keras_and_writes_json(tmp_path):
                     "--json", str(out))
     assert result.exit_code == 0, result.output
     rows = json.loads(out.read_text())["rows"]
-    assert {(r["runtime"], r["batch_size"]) for r in rows} >= {("onnxruntime", 1), ("onnxruntime", 32)}
+    assert {r["batch_size"] for r in rows if r["runtime"].startswith("onnxruntime")} == {1, 32}
     assert all(r["images_per_s"] > 0 for r in rows)
 
 

@@ -92,10 +92,17 @@ def _in_folder(root: Path, spec: KerasDataset) -> Path | None:
     return None
 
 
+def _subfolder(spec: KerasDataset) -> str:
+    """The sub-folder to recommend: the first named one (the classic Keras layout)."""
+    return next((sub for sub in spec.folders if sub), "")
+
+
 def _placement(spec: KerasDataset) -> str:
-    where = spec.folders[-1] if len(spec.folders) > 1 else ""
+    where = _subfolder(spec)
     names = ", ".join(spec.files)
-    return f"{where}/{{{names}}}" if where else names
+    if where:
+        return f"{where}/{{{names}}}" if len(spec.files) > 1 else f"{where}/{names}"
+    return names
 
 
 def locate(name: str, data: str | Path | None) -> dict[str, Path] | None:
@@ -156,7 +163,7 @@ def load(name: str, data: str | Path | None = None, download: bool = True,
             return arrays, {"type": f"keras.datasets.{name}", "simulated": False,
                             "downloaded_by": f"keras.datasets.{name}.load_data()"}
     cache = cache_dir()
-    raise InputError(cache / spec.files[0], (
+    raise InputError(cache / _subfolder(spec) / spec.files[0], (
         f"not found ({problem}); put {_placement(spec)} (Keras' cache format, from "
         f"{spec.origin}) into {cache}/ or pass --data FILE_OR_FOLDER"))
 
