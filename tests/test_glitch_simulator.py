@@ -28,7 +28,7 @@ def test_sample_shapes_ranges_and_determinism():
     assert list(a) == list(constants.DURATIONS)
     for d in constants.DURATIONS:
         assert a[d].shape == constants.IMAGE_SHAPE and a[d].dtype == np.float32
-        assert 0.0 <= a[d].min() and a[d].max() <= 1.0
+        assert a[d].min() >= 0.0 and a[d].max() <= 1.0
         np.testing.assert_array_equal(a[d], b[d])
         assert not np.array_equal(a[d], c[d])
 
@@ -99,16 +99,20 @@ def test_render_round_trip(tmp_path):
             assert im.size == constants.RAW_SIZE and im.mode == "RGBA"
         back = _gravity_spy_read(png)
         assert back.shape == constants.IMAGE_SHAPE
-        assert np.abs(back - images[d]).mean() < 0.01
+        assert np.abs(back - images[d]).mean() < 0.008
 
 
 def test_render_matches_real_frame_geometry(tmp_path):
-    """The rendered axes frame sits where the real scans have it (rows 60/540, cols 100/674)."""
+    """The rendered axes frame sits where the real scans have it (rows 60/540, cols 100/674).
+
+    The real frame is a crisp black pixel; ours is anti-aliased across two pixels (gray).
+    """
     images = simulator.simulate_sample("No_Glitch", np.random.default_rng(0))
     png = simulator.render_omega_scan(images, tmp_path / "scan.png", "1.0")
     gray = np.asarray(Image.open(png))[..., :3].astype(int).sum(-1)
-    assert gray[300, 100] < 60 and gray[300, 674] < 60
-    assert gray[60, 400] < 60 and gray[540, 400] < 60
+    assert gray[300, 100] < 450 and gray[300, 674] < 450
+    assert gray[60, 400] < 450 and gray[540, 400] < 450
+    assert gray[300, 95] > 700 and gray[55, 400] > 700
 
 
 def test_q_transform_matches_gwpy():
@@ -150,7 +154,7 @@ def test_looks_like_real_scans():
 
 @pytest.mark.slow
 def test_classes_are_learnable():
-    """Logistic regression on 8x downsampled images of 10 samples per class beats chance."""
+    """Logistic regression on coarse 10x10 images of 10 samples per class beats chance."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
 
@@ -159,7 +163,7 @@ def test_classes_are_learnable():
     for k, label in enumerate(constants.CLASSES):
         for _ in range(10):
             s = simulator.simulate_sample(label, rng)
-            x.append(np.concatenate([s[d][::7, ::10].ravel() for d in constants.DURATIONS]))
+            x.append(np.concatenate([s[d][::14, ::17].ravel() for d in constants.DURATIONS]))
             y.append(k)
-    acc = cross_val_score(LogisticRegression(max_iter=2000), np.array(x), np.array(y), cv=5)
+    acc = cross_val_score(LogisticRegression(max_iter=500), np.array(x), np.array(y), cv=5)
     assert acc.mean() > 4 / len(constants.CLASSES)
