@@ -101,7 +101,7 @@ class AugmentedBatches:
                 xs = [split.x[name][sel] for name in task.input_names()]
                 xs[0] = apply_augment(recipe.augmentation, xs[0], self.rng)
                 y = _targets(task, Split({}, split.y[sel]))
-                x = xs if len(xs) > 1 else xs[0]
+                x = tuple(xs) if len(xs) > 1 else xs[0]  # PyDataset rejects lists
                 if sample_weight is None:
                     return x, y
                 return x, y, sample_weight[sel]

@@ -147,10 +147,16 @@ class ClusterMass(Task):
 
     def baseline(self, data: Dataset) -> dict[str, Any]:
         train, test = data.train, data.test
-        coef, rms = metrics.fit_lx_mass(train.x["image"], train.x["redshift"], train.y)
-        mu = metrics.predict_lx_mass(coef, test.x["image"], test.x["redshift"])
-        report = {"method": "log M = a + b log10(net counts x D_L^2) + c log10 E(z), least squares "
-                            "on the train split; sigma = its train rms",
-                  "coefficients": [float(c) for c in coef]}
-        report.update(metrics.mass_report(test.y, mu, np.full_like(mu, rms)))
+        fit = metrics.fit_lx_mass(train.x["image"], train.x["redshift"], train.y)
+        mu, sigma = fit.predict(test.x["image"], test.x["redshift"])
+        _, detected = metrics.features(test.x["image"], test.x["redshift"],
+                                       fit.background_per_pixel)
+        report = {"method": "inverted L_X-M relation from net counts in a 2.7' aperture and z: "
+                            "detected clusters (net counts > 5 sigma of a fixed background) "
+                            "log M = a + b log10(counts D_L^2) + c log10 E(z); undetected: "
+                            "distance-limited mean; "
+                            "least squares on the train split, sigma = train rms per regime",
+                  "lx_m_coefficients": [float(c) for c in fit.detected_coef],
+                  "detected_fraction": float(detected.mean())}
+        report.update(metrics.mass_report(test.y, mu, sigma))
         return report

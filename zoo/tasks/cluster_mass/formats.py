@@ -45,9 +45,11 @@ def to_channels_last(images: np.ndarray, where: str | Path, batch: bool) -> np.n
         return images
     if shape == (NBANDS, NPIX, NPIX):
         return np.moveaxis(images, -3, -1)
-    if len(shape) == 3 and NBANDS not in (shape[0], shape[-1]):
-        raise InputError(where, f"image has {shape[0]} or {shape[-1]} energy bands, cluster-mass "
-                                f"needs {NBANDS}: shape (10, 50, 50) or (50, 50, 10), got {shape}")
+    bands = shape[0] if shape[1:] == (NPIX, NPIX) else shape[-1] if shape[:2] == (NPIX, NPIX) \
+        else None
+    if len(shape) == 3 and bands is not None:
+        raise InputError(where, f"image has {bands} energy bands, cluster-mass needs {NBANDS}: "
+                                f"shape (10, 50, 50) or (50, 50, 10), got {shape}")
     raise InputError(where, f"image shape {shape}: cluster-mass needs {NBANDS} bands of "
                             f"{NPIX}x{NPIX} pixels, (10, 50, 50) or (50, 50, 10)")
 
