@@ -9,5 +9,5 @@ from setuptools import find_packages, setup
 setup(
     packages=[*find_packages(include=["zoo", "zoo.*"]), "zoo.cli", "zoo.pretrained"],
     package_dir={"zoo.cli": "cli", "zoo.pretrained": "weights"},
-    package_data={"zoo.pretrained": ["*/*.onnx", "*/*.json", "*/*.md", "*/*.keras"]},
+    package_data={"zoo.pretrained": ["*/*.onnx", "*/*.json", "*/*.md"]},
 )

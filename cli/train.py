@@ -89,9 +89,9 @@ def evaluate(
     spec = get_task(task)
     ref = resolve(task, weights, arch, spec.default_weights)
     ref.verify()
-    options = {k[5:]: _number(v) for k, v in parse_extra(ctx.args).items() if k.startswith("data_")}
-    if data is None:
-        options = {**ref.meta.data_source.get("options", {}), **options}
+    cli_options = {k[5:]: _number(v) for k, v in parse_extra(ctx.args).items() if k.startswith("data_")}
+    recorded = ref.meta.data_source.get("options", {}) if data is None else {}
+    options = {**spec.data_options_for(ref.meta.arch), **recorded, **cli_options}
     seed = int(ref.meta.recipe.get("seed", 0))
     dataset = spec.load_data(data, seed, **options)
     given_path = Path(weights).suffix == ".onnx" or Path(weights).is_dir()

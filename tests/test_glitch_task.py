@@ -20,8 +20,10 @@ from zoo.tasks.glitch.formats import (
     read_spectrogram,
 )
 
-#: Pillow (float 709 luma + antialiased bilinear) vs scikit-image rescale(0.3): mean / max |diff|
-MEAN_TOL, MAX_TOL = 0.005, 0.05
+#: Pillow (float 709 luma + antialiased bilinear) vs scikit-image rescale(0.3): mean / max |diff|.
+#: Measured on the 16 real scans: mean <= 0.0017, max 0.049 (sharp edges, where Pillow's triangle
+#: filter and skimage's Gaussian anti-aliasing differ most).
+MEAN_TOL, MAX_TOL = 0.005, 0.06
 
 
 def skimage_reference(path: Path) -> np.ndarray:
@@ -192,6 +194,18 @@ def test_samples_group_by_id(gravityspy_dir):
     one = sorted(gravityspy_dir.glob("Blip/*_1.0.png"))[0]
     (sample,) = task.samples([str(one)], {})
     assert sample.group == "single" and task.read(sample, {})["image"].shape == (140, 170, 1)
+
+
+def test_arch_or_view_option_picks_the_view():
+    glitch, chirp = get_task("glitch"), get_task("glitch-chirp")
+    assert glitch.prediction_view({}) == "auto" and chirp.prediction_view({}) == "single"
+    assert glitch.prediction_view({"arch": "singleview"}) == "single"
+    assert glitch.prediction_view({"arch": "multiview"}) == "multiview"
+    assert glitch.prediction_view({"view": "single", "arch": "multiview"}) == "single"
+    assert glitch.weights_for_group("multiview") == "glitch-multiview"
+    assert glitch.weights_for_group("single") == "glitch-singleview"
+    with pytest.raises(InputError, match="unknown view 'both'"):
+        glitch.prediction_view({"view": "both"})
 
 
 # ---- models --------------------------------------------------------------------------------

@@ -27,9 +27,6 @@ def ship(run_dir: str | Path, name: str, dest: str | Path = "weights", card: str
     tmp = target.with_suffix(".onnx.tmp")
     shutil.copyfile(source, tmp)
     tmp.replace(target)
-    keras_file = run_dir / "model.keras"
-    if keras_file.exists():  # lets `zoo bench` time Keras on exactly the shipped weights
-        shutil.copyfile(keras_file, folder / f"{name}.keras")
     replace(meta, name=name, file=target.name, sha256=sha256_file(target)).save(
         folder / f"{name}.json")
     if card:

@@ -193,6 +193,10 @@ class Task:
         """Load train/validation/test from ``source`` (a file) or the built-in default."""
         raise NotImplementedError
 
+    def data_options_for(self, arch: str) -> dict[str, Any]:
+        """Data options an architecture needs (e.g. the glitch multi-view mosaic)."""
+        return {}
+
     def loss(self, recipe: Recipe) -> Any:
         """A Keras loss object when ``recipe.loss`` (a name) is not enough; None otherwise."""
         return None

@@ -178,7 +178,8 @@ def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None =
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(recipe.seed)
 
-    dataset = dataset or task.load_data(data, recipe.seed, **dict(data_options or {}))
+    options = {**task.data_options_for(spec.name), **dict(data_options or {})}
+    dataset = dataset or task.load_data(data, recipe.seed, **options)
     params = {**spec.defaults, **dict(hparams or {})}
     model = spec.build(task, **params)
     steps = int(np.ceil(len(dataset.train) / recipe.batch_size))
@@ -222,7 +223,7 @@ def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None =
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
     name = name or f"{task.name}-{spec.name}"
-    return finish_run(task, spec.name, model, dataset, recipe, out, name, command, hist)
+    return finish_run(task, spec.name, model, dataset, recipe, out, name, command, hist, params)
 
 
 def task_loss(task: Task, recipe: Recipe) -> Any:
@@ -238,7 +239,8 @@ def task_metrics(task: Task, recipe: Recipe, model: Any) -> Any:
 
 
 def finish_run(task: Task, arch: str, model: Any, dataset: Dataset, recipe: Recipe, out: Path,
-               name: str, command: str, history: dict[str, list[float]]) -> RunResult:
+               name: str, command: str, history: dict[str, list[float]],
+               hparams: dict[str, Any] | None = None) -> RunResult:
     """Save, export with parity check, measure on the test split, write metadata and plots."""
     from zoo.export import export_onnx
 
@@ -255,13 +257,15 @@ def finish_run(task: Task, arch: str, model: Any, dataset: Dataset, recipe: Reci
         history_plot(history, out / "history.png")
     meta = WeightsMeta(
         task=task.name, arch=arch, name=name, classes=list(task.classes),
-        inputs=[{"name": s.name, "shape": list(s.shape), "dtype": s.dtype} for s in task.inputs],
+        inputs=[{"name": t.name, "shape": [int(d) for d in t.shape[1:]], "dtype": "float32"}
+                for t in model.inputs],
         preprocessing=task.preprocessing, metrics=metrics, command=command,
         data_source=dataset.source, num_params=int(model.count_params()),
         sha256=sha256_file(onnx_path), recipe=recipe.to_dict(),
         trained_on_simulation=bool(dataset.source.get("simulated", False)), baseline=baseline,
         zoo_version=__version__, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        file="model.onnx", extra={"epochs_run": len(next(iter(history.values()), []))},
+        file="model.onnx", extra={"epochs_run": len(next(iter(history.values()), [])),
+                                  "hparams": dict(hparams or {})},
     )
     meta.save(out / "model.json")
     atomic_write_text(out / "metrics.json", json.dumps({"test": metrics, "baseline": baseline,

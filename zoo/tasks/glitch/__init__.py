@@ -28,7 +28,7 @@ import numpy as np
 
 from zoo.errors import InputError
 from zoo.io.files import expand_inputs
-from zoo.registry import register_task
+from zoo.registry import get_architecture, register_task
 from zoo.task import Dataset, InputSpec, Recipe, Sample, Split, Task
 from zoo.tasks.glitch.constants import CLASSES, DURATIONS
 from zoo.tasks.glitch.formats import (
@@ -119,9 +119,7 @@ class GlitchTask(Task):
 
             arch = resolve(self.name, weights).meta.arch
         if arch:
-            from zoo.registry import get_architecture
-
-            return str(get_architecture(self.name, arch).recipe.get("view", "single"))
+            return self.data_options_for(arch)["view"]
         return "auto" if self.multiview_weights else "single"
 
     def samples(self, items: Iterable[str], options: Mapping[str, Any]) -> Iterator[Sample]:
@@ -198,6 +196,7 @@ class GlitchTask(Task):
             data.source = {"type": "simulator", "simulated": True, "seed": sim_seed,
                            "generator": "zoo.tasks.glitch.simulator.simulate_h5", "path": str(path),
                            "sha256": sha256_file(path),
+                           "content_sha256": data.source["content_sha256"],
                            "options": {"view": view, "duration": duration, "n_per_class": n,
                                        "sim_seed": sim_seed}}
             return data
@@ -209,21 +208,9 @@ class GlitchTask(Task):
         return read_gravityspy_h5(path, view, classes, options.get("metadata"), duration,
                                   self.positive)
 
-    def callbacks(self, data: Dataset, recipe: Recipe) -> list[Any]:
-        """Match the data to the architecture's view (its recipe says which).
-
-        ``zoo.training.fit`` loads data before it knows the architecture's needs, so a
-        multi-view architecture gets its mosaic here by re-reading the same source in place.
-        """
-        want = str(recipe.extra.get("view", "single"))
-        have = data.source.get("options", {}).get("view", "single")
-        if want != have:
-            options = {**data.source.get("options", {}), "view": want}
-            given = None if data.source.get("type") == "simulator" else data.source.get("path")
-            fresh = self.load_data(given, recipe.seed, **options)
-            data.train, data.validation, data.test = fresh.train, fresh.validation, fresh.test
-            data.source = fresh.source
-        return []
+    def data_options_for(self, arch: str) -> dict[str, Any]:
+        """The view an architecture reads (its recipe says "single" or "multiview")."""
+        return {"view": str(get_architecture(self.name, arch).recipe.get("view", "single"))}
 
     def evaluate(self, split: Split, outputs: list[np.ndarray],
                  out_dir: Path | None = None) -> dict[str, Any]:

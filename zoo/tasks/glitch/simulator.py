@@ -147,7 +147,7 @@ def simulate_h5(path: str | Path, n_per_class: int, seed: int = 0, workers: int 
                 for d in constants.DURATIONS:
                     # gray levels come from 256 colours: shuffle + gzip shrinks them ~3x
                     sample.create_dataset(f"{d}.png", data=images[d][None], shuffle=True,
-                                          compression="gzip", compression_opts=1)
+                                          compression="gzip", compression_opts=1, track_times=False)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
