@@ -1,29 +1,77 @@
-"""``zoo export model.keras -o model.onnx``: convert with the onnxruntime parity check."""
+"""``zoo export``: Keras -> ONNX with the parity check; ``--quantize int8`` for a static int8 copy.
+
+fp32: ``zoo export run/model.keras -o model.onnx`` refuses to write a file that does not
+reproduce Keras within ``--atol``.
+
+int8: ``zoo export weights/glitch/glitch-singleview.onnx --quantize int8 -o
+weights/glitch/glitch-singleview-int8.onnx`` (a .keras input is exported to fp32 first)
+calibrates activation ranges on ``--calibration-samples`` training samples of the task's
+data (re-created from the weights' metadata, or ``--data FILE``), measures the int8 model
+against fp32 on the held-out test split and writes it with its own metadata
+(sha256, metrics, ``extra.quantized_from`` and ``extra.accuracy_drop_pp``). It refuses to
+write a model that loses more than ``--max-drop`` percentage points.
+"""
 
 from __future__ import annotations
 
+import datetime
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import typer
-from zoo.cli.common import console, fail, friendly_errors
+from zoo.cli.common import console, fail, friendly_errors, invoked_command
 
 
 @friendly_errors
 def export(
-    model_path: Path = typer.Argument(..., help="A Keras model file (.keras) of the zoo."),
+    model_path: Path = typer.Argument(..., help="A Keras model (.keras) or, with --quantize, "
+                                                "an .onnx weight file with its .json."),
     output: Path = typer.Option(..., "--output", "-o", help="The .onnx file to write."),
     atol: float = typer.Option(1e-4, "--atol", help="Largest allowed |Keras - onnxruntime|."),
     force: bool = typer.Option(False, "--force", help="Replace an existing output file."),
+    quantize: str | None = typer.Option(None, "--quantize", help="int8: static quantization."),
+    calibration: int = typer.Option(300, "--calibration-samples",
+                                    help="Training samples that calibrate the int8 ranges."),
+    data: str | None = typer.Option(None, "--data", "-d",
+                                    help="Data file for calibration and the accuracy check; "
+                                         "default: the source recorded in the weights."),
+    fmt: str = typer.Option("qoperator", "--format", help="int8 graph format: qoperator or qdq."),
+    max_drop: float = typer.Option(0.5, "--max-drop",
+                                   help="Refuse an int8 model losing more accuracy (pp)."),
 ) -> None:
     """Export a Keras model to ONNX; refuses to write a file that does not match Keras."""
-    from zoo.export import export_onnx
-    from zoo.training import require_keras
-
-    keras = require_keras()
     if not model_path.is_file():
         fail(f"{model_path}: no such file")
     if output.exists() and not force:
         fail(f"{output}: exists; pass --force to replace it")
+    if quantize is None:
+        error = export_fp32(model_path, output, atol)
+        console.print(f"wrote {output} (max |Keras - onnxruntime| = {error:.2e} <= {atol:g})")
+        return
+    if quantize != "int8":
+        fail(f"--quantize: {quantize!r} is not supported; valid: int8")
+    with tempfile.TemporaryDirectory(prefix="zoo-export-") as tmp:
+        source = model_path
+        if model_path.suffix == ".keras":
+            source = Path(tmp) / "model.onnx"
+            export_fp32(model_path, source, atol)
+            meta_file = model_path.with_name("model.json")
+            if meta_file.exists():
+                from zoo.weights import WeightsMeta, sha256_file
+
+                meta = WeightsMeta.from_file(meta_file)
+                meta.sha256 = sha256_file(source)
+                meta.save(source.with_suffix(".json"))
+        quantize_weights(source, output, calibration, data, fmt, max_drop)
+
+
+def export_fp32(model_path: Path, output: Path, atol: float) -> float:
+    """The parity-checked Keras -> ONNX export, with the run's metadata as model props."""
+    from zoo.export import export_onnx
+    from zoo.training import require_keras
+
+    keras = require_keras()
     try:
         model = keras.models.load_model(model_path, compile=False)
     except Exception as exc:  # Keras raises many types for unreadable files
@@ -36,8 +84,62 @@ def export(
         meta = WeightsMeta.from_file(meta_file)
         metadata.update(task=meta.task, arch=meta.arch, classes=",".join(meta.classes),
                         preprocessing=meta.preprocessing)
-    error = export_onnx(model, output, metadata, atol=atol)
-    console.print(f"wrote {output} (max |Keras - onnxruntime| = {error:.2e} <= {atol:g})")
+    return export_onnx(model, output, metadata, atol=atol)
+
+
+def quantize_weights(source: Path, output: Path, calibration: int, data: str | None, fmt: str,
+                     max_drop: float) -> dict[str, Any]:
+    """Quantize ``source`` (an .onnx with its .json) to int8, check it, write model + metadata."""
+    from dataclasses import replace
+
+    from zoo.bench import int8_accuracy, onnx_runner, run_split, task_data, temporary_ref
+    from zoo.quantize import quantize_int8
+    from zoo.registry import get_task
+    from zoo.weights import WeightsMeta, WeightsRef, sha256_file
+
+    meta_file = source.with_suffix(".json")
+    if not meta_file.exists():
+        fail(f"{source}: metadata {meta_file.name} missing beside it (it names the task and data)")
+    fp32 = WeightsRef(source, WeightsMeta.from_file(meta_file))
+    fp32.verify()
+    task = get_task(fp32.meta.task)
+    seed = int(fp32.meta.recipe.get("seed", 0)) if fp32.meta.recipe else 0
+    dataset = task.load_data(data, seed) if data else task_data(task, fp32.meta)
+    calib = {k: v[:calibration] for k, v in dataset.train.x.items()}
+    with tempfile.TemporaryDirectory(prefix="zoo-int8-", dir=output.parent if
+                                     output.parent.exists() else None) as tmp:
+        staged = quantize_int8(source, Path(tmp) / output.name, calib, fmt)
+        int8 = temporary_ref(staged, fp32.meta, output.stem)
+        report = int8_accuracy(task, onnx_runner(fp32, task, "cpu"),
+                               onnx_runner(int8, task, "cpu"), dataset.test)
+        if report["drop_pp"] > max_drop:
+            fail(f"{output}: not written: int8 {report['metric']} {report['int8']:.4f} is "
+                 f"{report['drop_pp']:.2f} pp below fp32 {report['fp32']:.4f} (> --max-drop "
+                 f"{max_drop:g})")
+        metrics = task.evaluate(dataset.test,
+                                run_split(onnx_runner(int8, task, "cpu"), task, dataset.test))
+        n_calib = len(next(iter(calib.values())))
+        meta = replace(
+            fp32.meta, name=output.stem, sha256=sha256_file(staged), metrics=metrics,
+            command=invoked_command(), file=output.name,
+            created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            notes=(f"{fp32.meta.name} statically quantized to int8 ({fmt}, per-channel weights, "
+                   f"MinMax ranges from {n_calib} training samples); metrics on the same "
+                   "held-out test split. " + fp32.meta.notes).strip(),
+            extra={**fp32.meta.extra, "quantized_from": {"name": fp32.meta.name,
+                                                          "sha256": fp32.meta.sha256},
+                   "accuracy_drop_pp": report["drop_pp"],
+                   "quantization": {"format": fmt, "per_channel": True, "activations": "uint8",
+                                    "weights": "int8", "calibration_samples": n_calib,
+                                    "label_agreement": report["label_agreement"]}},
+        )
+        # The .onnx first: weights are listed by their .json, which must never lack its model.
+        staged.replace(output)
+        meta.save(output.with_suffix(".json"))
+    console.print(f"wrote {output}: int8 {report['metric']} {report['int8']:.4f} vs fp32 "
+                  f"{report['fp32']:.4f} ({report['drop_pp']:+.2f} pp) on {report['n']} held-out "
+                  f"samples; same label on {report['label_agreement']:.1%}")
+    return report
 
 
 def register(app: typer.Typer) -> None:

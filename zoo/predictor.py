@@ -111,10 +111,14 @@ def _float16_model(onnx_path: str | Path) -> bytes:
 class Model:
     """A weight set loaded into onnxruntime: runs arrays and decodes outputs.
 
-    Large batches are fed to onnxruntime in slices of ``micro_batch`` samples: a conv net's
-    first activations at batch 256 are hundreds of MB, and slicing keeps them in cache
-    (measured in docs/benchmarks.md); results are the same as one big call. On CUDA the
-    inputs and outputs go through I/O binding so that each batch is copied once each way.
+    On CPU a batch of several samples is split into one shard per core, each run by its own
+    single-threaded session on a thread of a small pool (onnxruntime releases the GIL). The
+    shards need no synchronisation, so a core taken by another job delays only its own shard,
+    where one multi-threaded session waits at every layer for its slowest thread (measured:
+    docs/benchmarks.md). A single sample goes to one session using every core. Each shard
+    is fed in slices of ``micro_batch`` samples, which keeps conv activations closer to the
+    caches; results equal one big call. On CUDA the whole batch goes to the GPU session with
+    I/O binding, so that each batch is copied once each way.
     """
 
     def __init__(self, task: Task, ref: WeightsRef, device: Device = "auto",
@@ -128,6 +132,9 @@ class Model:
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.micro_batch = micro_batch or default_micro_batch(task)
         self._cuda = self.providers[0] == "CUDAExecutionProvider"
+        self._cores = 1 if self._cuda else (threads or os.cpu_count() or 1)
+        self._replicas: list[Any] = []
+        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def providers(self) -> list[str]:
@@ -141,16 +148,50 @@ class Model:
             key = graph_name if graph_name in inputs else task_names[idx]
             feed[graph_name] = np.ascontiguousarray(inputs[key], dtype=np.float32)
         n = len(next(iter(feed.values())))
-        step = n if self._cuda else self.micro_batch
+        if self._cuda:
+            return self._run_cuda(feed)
+        if n < 2 or self._cores < 2:
+            return self._run_sliced(self.session, feed)
+        pool, replicas = self._data_parallel()
+        bounds = np.linspace(0, n, min(n, len(replicas)) + 1).astype(int)
+        futures = [pool.submit(self._run_sliced, session, {k: v[lo:hi] for k, v in feed.items()})
+                   for session, lo, hi in zip(replicas, bounds[:-1], bounds[1:], strict=False)]
+        parts = [f.result() for f in futures]
+        return [np.concatenate(outs) for outs in zip(*parts, strict=True)]
+
+    def check_shapes(self, inputs: Mapping[str, np.ndarray], what: str = "") -> None:
+        """Raise a one-line ZooError when a batch does not fit the graph's input shapes."""
+        task_names = self.task.input_names()
+        for idx, graph_input in enumerate(self.session.get_inputs()):
+            array = inputs.get(graph_input.name, inputs.get(task_names[idx]))
+            if array is None:
+                continue
+            expected = graph_input.shape[1:]
+            got = tuple(array.shape[1:])
+            if len(expected) != len(got) or any(
+                    isinstance(e, int) and e != g for e, g in zip(expected, got, strict=True)):
+                raise ZooError(
+                    f"weights {self.meta.name} take {graph_input.name} of shape "
+                    f"{tuple(expected)} per sample, but the {what or 'given'} samples are {got}"
+                    + (" (choose other weights or view)" if what else ""))
+
+    def _data_parallel(self) -> tuple[ThreadPoolExecutor, list[Any]]:
+        """One single-threaded session per core and a pool to drive them (made on first use)."""
+        if self._pool is None:
+            self._replicas = [make_session(self.ref.onnx, "cpu", 1) for _ in range(self._cores)]
+            self._pool = ThreadPoolExecutor(self._cores, thread_name_prefix="zoo-ort")
+        return self._pool, self._replicas
+
+    def _run_sliced(self, session: Any, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        n = len(next(iter(feed.values())))
+        step = self.micro_batch
         if n <= step:
-            return self._run_once(feed)
-        parts = [self._run_once({k: v[i:i + step] for k, v in feed.items()})
+            return session.run(self.output_names, feed)
+        parts = [session.run(self.output_names, {k: v[i:i + step] for k, v in feed.items()})
                  for i in range(0, n, step)]
         return [np.concatenate(outs) for outs in zip(*parts, strict=True)]
 
-    def _run_once(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-        if not self._cuda:
-            return self.session.run(self.output_names, feed)
+    def _run_cuda(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         binding = self.session.io_binding()
         for name, array in feed.items():
             binding.bind_cpu_input(name, array)
@@ -160,15 +201,17 @@ class Model:
         return binding.copy_outputs_to_cpu()
 
 
-#: Bytes of one micro-batch's input slice that keeps conv activations cache-resident.
-MICRO_BATCH_BYTES = 1 << 20
+#: Input bytes per onnxruntime call on CPU (measured on the seed 000 deep CNN, see
+#: docs/benchmarks.md): slices of ~32 spectrograms ran up to 15% faster than whole
+#: 256-batches on a quiet machine and within 10% of them on a loaded one.
+MICRO_BATCH_BYTES = 3 << 20
 
 
 def default_micro_batch(task: Task) -> int:
-    """Samples per onnxruntime call on CPU: about 1 MiB of float32 input, within [8, 256].
+    """Samples per onnxruntime call on CPU: about 3 MiB of float32 input, within [8, 256].
 
-    The glitch spectrograms (95 kB) give 11, where the seed 000 deep CNN measured fastest;
-    tiny inputs (digits, 256 B) go in batches of 256, where per-call overhead dominates.
+    The glitch spectrograms (95 kB) give 33; tiny inputs (digits, 256 B) go in batches of
+    256, where per-call overhead dominates.
     """
     per_sample = 4 * sum(int(np.prod(spec.shape)) for spec in task.inputs)
     return int(min(256, max(8, MICRO_BATCH_BYTES // max(per_sample, 1))))
@@ -233,6 +276,12 @@ class Predictor:
         ``2 * batch_size`` decoded samples plus one pending batch per group, whatever the
         number of files. Decoding (Pillow and numpy release the GIL) overlaps ``session.run``.
         """
+        # Tell the task which weights are pinned, so that it groups samples for them (the
+        # glitch task tiles four durations only for multi-view weights).
+        if self.weights != "default":
+            options = {"weights": str(self.weights), **options}
+        if self.arch:
+            options = {"arch": self.arch, **options}
         samples = self.task.samples((str(i) for i in items), options)
         workers = workers or min(4, (os.cpu_count() or 1) + 1)
         chunk = max(1, min(16, batch_size // (2 * workers)))
@@ -282,6 +331,7 @@ class Predictor:
         model = self.model_for(group)
         names = self.task.input_names()
         stacked = {name: np.stack([arrays[name] for _, arrays in batch]) for name in names}
+        model.check_shapes(stacked, group)
         decoded = self.task.decode(model.run(stacked), top_k)
         for (sample, arrays), result in zip(batch, decoded, strict=True):
             # Keys starting with "_" are notes from the reader (e.g. which input kind it saw).

@@ -13,6 +13,7 @@ CPUs without VNNI (pre-Cascade Lake x86) may saturate the u8 x s8 products; ther
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -92,6 +93,11 @@ def quantize_int8(onnx_path: str | Path, output: str | Path,
         # decisions need tensor shapes, and folded constants quantize once, not per call.
         quant_pre_process(str(onnx_path), str(prepared), skip_symbolic_shape=True)
         staged = Path(tmp) / output.name
+        root = logging.getLogger()
+        level = root.level
+        # quantize_static warns on the root logger about every integer shape tensor it
+        # (rightly) leaves alone; that is noise for a user, not a problem with the model.
+        root.setLevel(logging.ERROR)
         try:
             quantize_static(
                 str(prepared), str(staged), TaskCalibration(calibration, names),
@@ -103,6 +109,8 @@ def quantize_int8(onnx_path: str | Path, output: str | Path,
             )
         except Exception as exc:  # onnxruntime raises assorted types for unsupported graphs
             raise ExportError(f"{output}: int8 quantization failed ({exc})") from None
+        finally:
+            root.setLevel(level)
         _copy_metadata(Path(onnx_path), staged, fmt)
         fd, tmp_out = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".onnx",
                                        dir=output.parent)
