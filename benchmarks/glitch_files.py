@@ -22,23 +22,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 SCANS = ROOT.parent / "shared" / "data" / "gravityspy"
-REFERENCE_NAME = ("Gravity Spy read_grayscale (skimage imread, crop, rgb2gray, rescale 0.3) + "
-                  "keras predict per file")
-
-
-def gravityspy_read(path: str) -> dict[str, np.ndarray]:
-    """Gravity Spy's ``read_grayscale``: skimage imread, crop, rgb2gray, rescale by 0.3."""
-    from skimage import io
-    from skimage.color import rgb2gray
-    from skimage.transform import rescale
-
-    image = io.imread(path)[66:532, 105:671, :3]
-    gray = rescale(rgb2gray(image), 0.3, mode="constant", preserve_range=True)
-    return {"image": np.asarray(gray, dtype=np.float32)[..., None]}
+from zoo.tasks.glitch.formats import GRAVITYSPY_REFERENCE as REFERENCE_NAME  # noqa: E402
+from zoo.tasks.glitch.formats import gravityspy_reference_read as gravityspy_read  # noqa: E402
 
 
 def make_folder(n: int, dest: Path) -> Path:

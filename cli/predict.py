@@ -154,6 +154,7 @@ def predict(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write results here (atomically)."),
     device: Device = typer.Option(Device.auto, "--device", help="auto: CUDA when onnxruntime-gpu has it."),
     workers: int | None = typer.Option(None, "--workers", help="File-decoding threads."),
+    fp16: bool = typer.Option(False, "--fp16", help="On CUDA, run a float16 copy of the model."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show weights and input notes."),
     progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Default: on for terminals."),
 ) -> None:
@@ -162,7 +163,7 @@ def predict(
     files, options = split_task_options(items, spec.predict_options, task)
     if not files:
         fail("no input files given")
-    predictor = Predictor(spec, weights, arch, device.value)
+    predictor = Predictor(spec, weights, arch, device.value, fp16=fp16)
     if verbose:
         err_console.print(f"weights: {predictor.model.meta.name} ({predictor.model.ref.onnx}), "
                           f"providers: {', '.join(predictor.model.providers)}")

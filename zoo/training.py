@@ -174,17 +174,22 @@ def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None =
     task = get_task(task_name)
     spec = get_architecture(task_name, arch)
     recipe = task.recipe.override(**spec.recipe).override(**dict(recipe_overrides or {}))
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(recipe.seed)
 
+    # Data first: a bad --data file must fail before any run folder is created.
     options = {**task.data_options_for(spec.name), **dict(data_options or {})}
     dataset = dataset or task.load_data(data, recipe.seed, **options)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     params = {**spec.defaults, **dict(hparams or {})}
     model = spec.build(task, **params)
     steps = int(np.ceil(len(dataset.train) / recipe.batch_size))
+    metrics = task_metrics(task, recipe, model)
+    # With per-sample weights (jet-quench's physical weights) the monitored metrics must be
+    # weighted too, so that early stopping watches what the seed measured.
+    weighted = dataset.train.weights is not None
     model.compile(optimizer=make_optimizer(recipe, steps), loss=task_loss(task, recipe),
-                  metrics=task_metrics(task, recipe, model), weighted_metrics=[])
+                  metrics=None if weighted else metrics, weighted_metrics=metrics if weighted else [])
 
     callbacks: list[Any] = [keras.callbacks.BackupAndRestore(str(out / "checkpoint")),
                             keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),

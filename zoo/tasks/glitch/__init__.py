@@ -32,10 +32,12 @@ from zoo.registry import get_architecture, register_task
 from zoo.task import Dataset, InputSpec, Recipe, Sample, Split, Task
 from zoo.tasks.glitch.constants import CLASSES, DURATIONS
 from zoo.tasks.glitch.formats import (
+    GRAVITYSPY_REFERENCE,
     VIEWS,
     ScanName,
     check_duration,
     check_view,
+    gravityspy_reference_read,
     parse_scan_name,
     read_gravityspy_h5,
     read_png_folder,
@@ -87,6 +89,9 @@ class GlitchTask(Task):
     predict_options = {"view": str}
     reference = ("Bahaadini et al. 2018 multi-view CNN ~97-98% on real v1d1; George et al. 2018 "
                  "> 98.8% (transfer learning); seed 000 Chirp: 9/9 validation, 9/10 test")
+    #: Gravity Spy's own per-file pipeline, what `zoo bench glitch --files` compares against
+    reference_read = staticmethod(gravityspy_reference_read)
+    reference_name = GRAVITYSPY_REFERENCE
     #: shipped weight set serving four-duration samples ("" = this task has none)
     multiview_weights: ClassVar[str] = ""
     #: class whose targets are 1 in binary mode (None: 22-class targets)

@@ -41,6 +41,7 @@ from zoo.tasks.glitch.constants import (
     DURATIONS,
     IMAGE_SHAPE,
     RAW_SIZE,
+    RESCALE,
     SPLITS,
 )
 from zoo.weights import sha256_file
@@ -96,14 +97,36 @@ def _resize(gray: np.ndarray) -> np.ndarray:
     return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
 
 
-def preprocess_omega_scan(path: str | Path) -> np.ndarray:
-    """A raw 800x600 Omega-scan PNG -> (140, 170) float32 in [0, 1], as Gravity Spy does it."""
-    image = open_image(path)
+def preprocess_omega_scan(path: str | Path, image: Image.Image | None = None) -> np.ndarray:
+    """A raw 800x600 Omega-scan PNG -> (140, 170) float32 in [0, 1], as Gravity Spy does it.
+
+    ``image`` is the already-decoded file when the caller has it (decoding is most of the cost).
+    """
+    image = image if image is not None else open_image(path)
     if image.size != RAW_SIZE:
         raise InputError(path, f"image is {image.width}x{image.height}; a raw Omega scan is "
                                f"{RAW_SIZE[0]}x{RAW_SIZE[1]}")
     box = (CROP_COLS[0], CROP_ROWS[0], CROP_COLS[1], CROP_ROWS[1])
     return check_finite(path, _resize(_gray(image.crop(box))))
+
+
+GRAVITYSPY_REFERENCE = ("Gravity Spy read_grayscale (skimage imread, crop, rgb2gray, "
+                        "rescale 0.3) + keras predict per file")
+
+
+def gravityspy_reference_read(path: str) -> dict[str, np.ndarray]:
+    """Gravity Spy's own ``read_grayscale`` (scikit-image), the reference for benchmarks.
+
+    imread, crop rows 66:532 / columns 105:671, ``rgb2gray``, ``rescale(0.3)``; needs
+    scikit-image (test extra). zoo's own reader is :func:`preprocess_omega_scan` (Pillow).
+    """
+    from skimage import io
+    from skimage.color import rgb2gray
+    from skimage.transform import rescale
+
+    image = io.imread(path)[CROP_ROWS[0]:CROP_ROWS[1], CROP_COLS[0]:CROP_COLS[1], :3]
+    gray = rescale(rgb2gray(image), RESCALE, mode="constant", preserve_range=True)
+    return {"image": np.asarray(gray, dtype=np.float32)[..., None]}
 
 
 def read_spectrogram(path: str | Path) -> tuple[np.ndarray, str]:
@@ -114,7 +137,7 @@ def read_spectrogram(path: str | Path) -> tuple[np.ndarray, str]:
     """
     image = open_image(path)
     if image.size == RAW_SIZE:
-        return preprocess_omega_scan(path), "raw Omega scan 800x600 (cropped, gray, rescaled 0.3)"
+        return preprocess_omega_scan(path, image), "raw Omega scan 800x600 (cropped, gray, rescaled 0.3)"
     if min(image.size) < MIN_SIDE:
         raise InputError(path, f"image is {image.width}x{image.height}: too small for a "
                                f"spectrogram (raw Omega scans are 800x600; cropped ones need "

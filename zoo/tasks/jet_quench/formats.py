@@ -107,7 +107,9 @@ def check_split(path: str, split: np.ndarray, n: int, field: str = "split") -> n
     if split.shape != (n,):
         raise InputError(path, f"field '{field}' has shape {split.shape}; expected ({n},)")
     if split.dtype.kind in "SUO":
-        names = np.char.lower(np.char.strip(split.astype(str)))
+        text = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                for v in split.tolist()]
+        names = np.char.lower(np.char.strip(np.asarray(text, dtype=str)))
         unknown = sorted(set(names.tolist()) - set(_SPLIT_CODES))
         if unknown:
             raise InputError(path, f"field '{field}' has unknown split names {unknown[:5]}; "
@@ -157,7 +159,11 @@ def read_images_file(path: str | Path, need_labels: bool = True) -> JetFile:
         with _open_npz(path) as npz:
             if "images" not in npz.files and "pt" in npz.files:
                 return read_constituents_file(path, need_labels)
-            fields = {k: npz[k] for k in npz.files if k in ("images", "labels", "weights", "split")}
+            try:
+                fields = {k: npz[k] for k in npz.files
+                          if k in ("images", "labels", "weights", "split")}
+            except ValueError as exc:  # object arrays need pickle, which is never allowed
+                raise InputError(path, f"unreadable field ({exc})") from None
         return _checked(path, fields, need_labels)
     with _open_h5(path) as h5:
         fields = {k: h5[k][()] for k in ("images", "labels", "weights", "split") if k in h5}

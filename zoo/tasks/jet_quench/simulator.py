@@ -63,7 +63,7 @@ VERSION = "jetsim-v1"
 class SimOptions:
     """Every physics knob of the simulator (stored with the data and the weights)."""
 
-    n_jets: int = 30000
+    n_jets: int = 20000
     pt_min: float = 100.0
     pt_max: float = 250.0
     spectrum_index: float = 5.0

@@ -1,0 +1,183 @@
+"""jet-quench data side: simulator, physics sanity, pixelisation, formats, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from zoo.errors import InputError
+from zoo.registry import get_task
+from zoo.tasks.jet_quench import formats, simulator
+from zoo.tasks.jet_quench.observables import observables
+from zoo.tasks.jet_quench.pixelise import pixelise
+
+SMALL = simulator.SimOptions(n_jets=2 * simulator.CHUNK + 100)
+
+
+@pytest.fixture(scope="module")
+def sample() -> dict[str, np.ndarray]:
+    return simulator.generate(SMALL, seed=7, workers=2)
+
+
+def test_simulator_is_deterministic_and_independent_of_workers(sample):
+    again = simulator.generate(SMALL, seed=7, workers=1)
+    for key in sample:
+        np.testing.assert_array_equal(sample[key], again[key], err_msg=key)
+    other = simulator.generate(simulator.SimOptions(n_jets=200), seed=8, workers=1)
+    assert not np.array_equal(other["images"], sample["images"][:200])
+
+
+def test_simulated_sample_is_well_formed(sample):
+    images, labels, weights = sample["images"], sample["labels"], sample["weights"]
+    assert images.shape == (SMALL.n_jets, 33, 33, 2)
+    np.testing.assert_allclose(images.sum(axis=(1, 2, 3)), 1.0, rtol=1e-4)
+    assert set(np.unique(labels)) == {0, 1} and abs(labels.mean() - 0.5) < 0.01
+    assert (weights > 0).all()
+    for label in (0, 1):  # normalised weights: mean 1 per class
+        assert weights[labels == label].mean() == pytest.approx(1.0)
+    assert images[..., 0].sum() > images[..., 1].sum() > 0  # charged and neutral both filled
+    assert (sample["path_length"][labels == 0] == 0).all()
+    assert (sample["path_length"][labels == 1] > 0).all()
+
+
+def test_quenched_jets_lose_energy_relative_to_vacuum_at_same_initial_pt():
+    opt = simulator.SimOptions()
+    rng = np.random.default_rng(3)
+    pt0, n = 150.0, 300
+    vacuum = [simulator.simulate_jet(pt0, i % 2 == 0, None, opt, rng)["jet_pt"] for i in range(n)]
+    quenched = [simulator.simulate_jet(pt0, i % 2 == 0, simulator.path_length(opt, rng), opt,
+                                       rng)["jet_pt"] for i in range(n)]
+    assert np.mean(vacuum) <= pt0
+    assert np.mean(quenched) < np.mean(vacuum) - 0.05 * pt0
+    # path-length fluctuations: some quenched jets keep as much energy as typical vacuum jets
+    assert np.mean(np.asarray(quenched) > np.median(vacuum)) > 0.1
+    short = [simulator.simulate_jet(pt0, True, 0.5, opt, rng)["jet_pt"] for _ in range(n)]
+    long = [simulator.simulate_jet(pt0, True, 8.0, opt, rng)["jet_pt"] for _ in range(n)]
+    assert np.mean(long) < np.mean(short)
+
+
+def test_classes_overlap_but_observables_separate_them(sample):
+    from sklearn.metrics import roc_auc_score
+
+    feats, y, w = observables(sample["images"]), sample["labels"], sample["weights"]
+    aucs = [roc_auc_score(y, f, sample_weight=w) for f in feats.T]
+    best = max(max(a, 1 - a) for a in aucs)
+    assert 0.55 < best < 0.9
+    assert feats[y == 1, 3].mean() > feats[y == 0, 3].mean()  # more constituents when quenched
+
+
+def test_pixelisation_of_a_hand_made_jet():
+    # pT-weighted centroid at (eta, phi) = (1.0, 3.1); the pair lies along eta.
+    pt = np.array([3.0, 1.0, 0.0])
+    eta = np.array([1.1, 0.7, 1.0])
+    phi = np.array([3.1, 3.1, 3.1])
+    charged = np.array([True, False, True])
+    image = pixelise(pt, eta, phi, charged)
+    # rows: principal axis, harder half at positive u -> +0.1 -> row 20, -0.3 -> row 4
+    assert image[20, 16, 0] == pytest.approx(0.75)
+    assert image[4, 16, 1] == pytest.approx(0.25)
+    assert image.sum() == pytest.approx(1.0)
+    # across the phi = +-pi seam, rotated 90 degrees: the same picture
+    seam = pixelise(pt, np.full(3, 0.5), np.array([-3.0416, 2.8416, 3.1416]), charged)
+    assert seam[20, 16, 0] == pytest.approx(0.75, abs=1e-6)
+    assert seam[4, 16, 1] == pytest.approx(0.25, abs=1e-6)
+    plain = pixelise(pt, eta, phi, charged, rotate=False, flip=False, normalise=False)
+    assert plain[20, 16, 0] == pytest.approx(3.0) and plain[4, 16, 1] == pytest.approx(1.0)
+
+
+def _write_h5(path, **fields):
+    import h5py
+
+    with h5py.File(path, "w") as h5:
+        for key, value in fields.items():
+            h5[key] = value
+
+
+def _good(n: int = 40) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    images = rng.random((n, 33, 33, 2)).astype(np.float32) * (rng.random((n, 33, 33, 2)) > 0.95)
+    return {"images": images, "labels": np.arange(n) % 2, "weights": rng.random(n) + 0.5}
+
+
+@pytest.mark.parametrize("change, field, words", [
+    ({"images": np.zeros((40, 32, 32, 2))}, "images", "expected (N, 33, 33, 2)"),
+    ({"images": np.zeros((40, 33, 33, 3))}, "images", "3 channels"),
+    ({"images": np.full((40, 33, 33, 2), np.nan)}, "images", "NaN/inf"),
+    ({"labels": np.arange(40) % 3}, "labels", "outside {0, 1}"),
+    ({"weights": -np.ones(40)}, "weights", "negative"),
+    ({"split": np.full(40, "holdout")}, "split", "unknown split"),
+])
+@pytest.mark.parametrize("suffix", [".h5", ".npz"])
+def test_bad_image_files_name_file_and_field(tmp_path, change, field, words, suffix):
+    path = tmp_path / f"bad{suffix}"
+    fields = {**_good(), **change}
+    if suffix == ".h5":
+        _write_h5(path, **{k: (v.astype("S") if v.dtype.kind == "U" else v)
+                           for k, v in fields.items()})
+    else:
+        np.savez(path, **fields)
+    with pytest.raises(InputError) as info:
+        get_task("jet-quench").load_data(str(path), seed=0)
+    message = str(info.value)
+    assert str(path) in message and f"'{field}'" in message and words in message
+    assert "\n" not in message
+
+
+def test_image_file_loads_with_split_weights_and_baseline(tmp_path):
+    path = tmp_path / "jets.h5"
+    data = _good(200)
+    split = np.array([b"train"] * 140 + [b"validation"] * 30 + [b"test"] * 30)
+    _write_h5(path, **data, split=split)
+    ds = get_task("jet-quench").load_data(str(path), seed=0)
+    assert (len(ds.train), len(ds.validation), len(ds.test)) == (140, 30, 30)
+    assert ds.source["type"] == "file" and len(ds.source["sha256"]) == 64
+    assert ds.train.weights.mean() == pytest.approx(1.0)
+    np.testing.assert_allclose(ds.test.x["image"].sum(axis=(1, 2, 3)), 1.0, rtol=1e-5)
+    assert ds.test.x["baseline_score"].shape == (30,)
+    assert get_task("jet-quench").baseline(ds)["roc_auc"] > 0
+
+
+def test_constituent_csv_and_npz_are_pixelised(tmp_path):
+    rows = ["jet,pt,eta,phi,charge,label,weight"]
+    rows += [f"7,{pt},{eta},{phi},{q},1,2.0" for pt, eta, phi, q in
+             ((3.0, 1.1, 3.1, 1), (1.0, 0.7, 3.1, 0))]
+    rows += ["2,5.0,0.0,0.0,-1,0,1.0", "2,5.0,0.0,0.1,0,0,1.0"]
+    csv_path = tmp_path / "jets.csv"
+    csv_path.write_text("\n".join(rows) + "\n")
+    jets = formats.read_any(csv_path)
+    assert jets.images.shape == (2, 33, 33, 2)
+    assert jets.labels.tolist() == [1, 0] and jets.weights.tolist() == [2.0, 1.0]
+    assert jets.images[0, 20, 16, 0] == pytest.approx(0.75)
+    npz_path = tmp_path / "jets.npz"
+    np.savez(npz_path, jet=[1, 1], pt=[3.0, 1.0], eta=[1.1, 0.7], phi=[3.1, 3.1], pid=[211, 22],
+             label=[1, 1])
+    assert formats.read_any(npz_path).images[0, 4, 16, 1] == pytest.approx(0.25)
+    (tmp_path / "bad.csv").write_text("jet,pt,eta,phi,charge,label\n1,-2,0,0,1,0\n")
+    with pytest.raises(InputError, match="bad.csv: column 'pt' has negative"):
+        formats.read_any(tmp_path / "bad.csv")
+
+
+def test_simulator_writes_the_image_format_and_caches(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path))
+    task = get_task("jet-quench")
+    ds = task.load_data(None, seed=1, n_jets=400)
+    assert ds.source["simulated"] is True and ds.source["options"]["n_jets"] == 400
+    files = list(tmp_path.rglob("*.h5"))
+    assert len(files) == 1 and not list(tmp_path.rglob("*.tmp"))
+    again = formats.read_images_file(files[0])
+    assert len(again.labels) == 400
+    assert len(ds.train) + len(ds.validation) + len(ds.test) == 400
+    with pytest.raises(Exception, match="unknown simulator option"):
+        task.load_data(None, seed=1, n_jet=400)
+
+
+def test_predict_reads_one_sample_per_jet(tmp_path):
+    task = get_task("jet-quench")
+    path = tmp_path / "jets.h5"
+    _write_h5(path, **_good(5))
+    samples = list(task.samples([str(path), str(tmp_path / "missing.h5")], {}))
+    assert [s.key for s in samples][:2] == [f"{path}#0", f"{path}#1"] and len(samples) == 6
+    image = task.read(samples[3], {})["image"]
+    assert image.shape == (33, 33, 2) and image.sum() == pytest.approx(1.0)
+    with pytest.raises(InputError, match="missing.h5: no such file"):
+        task.read(samples[5], {})
