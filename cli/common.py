@@ -63,6 +63,26 @@ def parse_extra(args: list[str]) -> dict[str, str]:
     return options
 
 
+def parse_number(value: str) -> Any:
+    """'3' -> 3, '0.5' -> 0.5, anything else stays a string."""
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def split_train_args(args: list[str]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Extra ``zoo train``-style arguments -> (recipe overrides, --hp-* hyper-parameters,
+    --data-* data options)."""
+    extra = parse_extra(args)
+    hparams = {k[3:]: parse_number(v) for k, v in extra.items() if k.startswith("hp_")}
+    data_options = {k[5:]: parse_number(v) for k, v in extra.items() if k.startswith("data_")}
+    overrides = {k: v for k, v in extra.items() if not k.startswith(("hp_", "data_"))}
+    return overrides, hparams, data_options
+
+
 def typed_options(extra: dict[str, str], allowed: dict[str, type], where: str) -> dict[str, Any]:
     """Check extra options against a task's declared ones and convert their types."""
     out: dict[str, Any] = {}

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import typer
-from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, parse_extra
+from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, split_train_args
 
 from zoo.errors import ZooError
 from zoo.io.files import atomic_write_text
@@ -161,11 +161,7 @@ def kfold(
     Extra --field value pairs override recipe fields, --hp-NAME hyper-parameters and
     --data-NAME data options, as for `zoo train`."""
     architecture = get_architecture(task, arch)
-    extra = parse_extra(ctx.args)
-    hparams = {key[3:]: _number(v) for key, v in extra.items() if key.startswith("hp_")}
-    data_options = {key[5:]: _number(v) for key, v in extra.items() if key.startswith("data_")}
-    overrides: dict[str, Any] = {key: v for key, v in extra.items()
-                                 if not key.startswith(("hp_", "data_"))}
+    overrides, hparams, data_options = split_train_args(ctx.args)
     overrides.update(epochs=epochs, batch_size=batch_size, seed=seed)
     out = out or Path("runs") / f"kfold-{task}-{architecture.name}"
     console.print(f"{k}-fold validation of [bold]{task}[/] / [bold]{architecture.name}[/] -> {out}")
@@ -176,15 +172,6 @@ def kfold(
                   f"epoch {report['best_epoch']}; last epoch {report['final_mean']:.4f} "
                   f"± {report['final_std']:.4f}")
     console.print(f"wrote {out}/kfold.json and kfold.png")
-
-
-def _number(value: str) -> Any:
-    for cast in (int, float):
-        try:
-            return cast(value)
-        except ValueError:
-            pass
-    return value
 
 
 def register(app: typer.Typer) -> None:

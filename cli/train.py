@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 from rich.table import Table
-from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, parse_extra
+from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, split_train_args
 
 from zoo.registry import get_architecture, get_task
 
@@ -50,10 +50,7 @@ def train(
 
     spec = get_task(task)
     architecture = get_architecture(task, arch)
-    extra = parse_extra(ctx.args)
-    hparams = {k[3:]: _number(v) for k, v in extra.items() if k.startswith("hp_")}
-    data_options = {k[5:]: _number(v) for k, v in extra.items() if k.startswith("data_")}
-    overrides: dict[str, Any] = {k: v for k, v in extra.items() if not k.startswith(("hp_", "data_"))}
+    overrides, hparams, data_options = split_train_args(ctx.args)
     overrides.update(epochs=epochs, batch_size=batch_size, learning_rate=lr, seed=seed)
     out = out or Path("runs") / f"{task}-{architecture.name}"
     console.print(f"training [bold]{task}[/] / [bold]{architecture.name}[/] -> {out}")
@@ -62,15 +59,6 @@ def train(
     console.print(metrics_table(f"{spec.name} held-out test split",
                                 {"model": result.metrics, "baseline": result.meta.baseline or {}}))
     console.print(f"wrote {out}/model.keras, model.onnx, model.json, metrics.json and plots")
-
-
-def _number(value: str) -> Any:
-    for cast in (int, float):
-        try:
-            return cast(value)
-        except ValueError:
-            pass
-    return value
 
 
 @friendly_errors
@@ -89,7 +77,7 @@ def evaluate(
     spec = get_task(task)
     ref = resolve(task, weights, arch, spec.default_weights)
     ref.verify()
-    cli_options = {k[5:]: _number(v) for k, v in parse_extra(ctx.args).items() if k.startswith("data_")}
+    cli_options = split_train_args(ctx.args)[2]
     recorded = ref.meta.data_source.get("options", {}) if data is None else {}
     options = {**spec.data_options_for(ref.meta.arch), **recorded, **cli_options}
     seed = int(ref.meta.recipe.get("seed", 0))

@@ -9,19 +9,10 @@ from typing import Any
 
 import typer
 from rich.table import Table
-from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, parse_extra
+from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, split_train_args
 
 from zoo.io.files import atomic_write_text
 from zoo.registry import get_architecture
-
-
-def _number(value: str) -> Any:
-    for cast in (int, float):
-        try:
-            return cast(value)
-        except ValueError:
-            pass
-    return value
 
 
 def trials_table(result: Any) -> Table:
@@ -61,14 +52,13 @@ def tune(
     from zoo.tuning import tune as run_tune
 
     architecture = get_architecture(task, arch)
-    extra = parse_extra(ctx.args)
-    unknown = [k for k in extra if not k.startswith("data_")]
+    overrides, hparams, options = split_train_args(ctx.args)
+    unknown = [*overrides, *(f"hp_{k}" for k in hparams)]
     if unknown:
         from zoo.errors import ZooError
 
         raise ZooError(f"unknown option(s) {', '.join('--' + k for k in unknown)}; "
                        "only --data-NAME value pairs are passed through")
-    options = {k[5:]: _number(v) for k, v in extra.items()}
     out = out or Path("runs") / f"tune-{task}-{architecture.name}"
     console.print(f"tuning [bold]{task}[/] / [bold]{architecture.name}[/]: {trials} trials")
 
