@@ -129,7 +129,7 @@ class Sink:
         for row in rows:
             columns.extend(k for k in row if k not in columns)
         for col in columns:
-            numeric = col in ("probability", "value", "sigma")
+            numeric = any(isinstance(row.get(col), (int, float)) for row in rows)
             table.add_column(col, overflow="fold", justify="right" if numeric else "left")
         for row in rows:
             table.add_row(*(_fmt(row.get(c, "")) for c in columns))
