@@ -63,8 +63,11 @@ def flat_row(pred: Prediction, verbose: bool) -> dict[str, Any]:
         del row["top"]  # the label and probability already say it
     if "top" in row:
         row["top"] = "; ".join(f"{t['label']}:{t['probability']:.4f}" for t in row["top"])
-    if not verbose:
+    if not verbose:  # reader notes and weights only on request; warnings ("note") always
         row.pop("weights", None)
+        for key in pred.notes:
+            if key != "note":
+                row.pop(key, None)
     return row
 
 

@@ -265,3 +265,17 @@ def test_csv_written_by_gravity_spy_tools_reads(tmp_path):
         writer.writerow(["event_time", "ifo", "gravityspy_id", "label", "sample_type"])
         writer.writerow([1.0, "L1", "abc", "Chirp", "test"])
     assert read_metadata_csv(path) == {"abc": "Chirp"}
+
+
+def test_predict_says_which_input_kind_it_saw_only_when_verbose(gravityspy_dir):
+    from typer.testing import CliRunner
+    from zoo.cli.app import app
+
+    scan = str(next(iter(sorted((gravityspy_dir / "Blip").glob("*_1.0.png")))))
+    runner = CliRunner()
+    quiet = runner.invoke(app, ["predict", "glitch", scan, "--format", "csv"])
+    loud = runner.invoke(app, ["predict", "glitch", scan, "--verbose"])
+    assert quiet.exit_code == 0 and loud.exit_code == 0
+    assert "raw Omega scan" in quiet.output  # machine-readable output keeps every field
+    table = runner.invoke(app, ["predict", "glitch", scan])
+    assert "Omega" not in table.output and "Omega" in loud.output  # (a wrapped table cell)

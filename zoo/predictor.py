@@ -32,6 +32,8 @@ class Prediction:
     result: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     weights: str = ""
+    #: what the reader noticed (input kind, redshift used, ...): shown by ``--verbose``
+    notes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -43,6 +45,7 @@ class Prediction:
             data["error"] = self.error
         else:
             data.update(self.result)
+            data.update(self.notes)
             data["weights"] = self.weights
         return data
 
@@ -336,7 +339,7 @@ class Predictor:
         for (sample, arrays), result in zip(batch, decoded, strict=True):
             # Keys starting with "_" are notes from the reader (e.g. which input kind it saw).
             notes = {k[1:]: v for k, v in arrays.items() if k.startswith("_")}
-            yield Prediction(sample.key, {**result, **notes}, weights=model.meta.name)
+            yield Prediction(sample.key, result, weights=model.meta.name, notes=notes)
 
 
 def _chunks(samples: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
