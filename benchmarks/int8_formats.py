@@ -28,7 +28,7 @@ def main() -> None:
 
     from zoo.cli.bench import Workload, machine
 
-    from zoo.bench import interleaved, onnx_runner, task_data, temporary_ref, tiled_batch
+    from zoo.bench import interleaved, onnx_runner, temporary_ref, tiled_batch
     from zoo.io.files import atomic_write_text
     from zoo.quantize import FORMATS, quantize_int8
 
@@ -36,7 +36,7 @@ def main() -> None:
     for arch in args.archs.split(","):
         with tempfile.TemporaryDirectory(prefix="zoo-int8-formats-") as tmp:
             work = Workload(args.task, "default", arch, True, Path(tmp))
-            data = task_data(work.spec, work.ref.meta)
+            data = work.spec.load_data_for(work.ref.meta)
             calib = {k: v[:300] for k, v in data.train.x.items()}
             runners = {"fp32": onnx_runner(work.timing_ref, work.spec, "cpu")}
             for fmt in FORMATS:

@@ -89,22 +89,21 @@ class Workload:
             self.keras_model = keras_module.models.load_model(keras_file, compile=False)
             self.keras_origin = f"{keras_file} (the model these ONNX weights were exported from)"
             return
-        from zoo.bench import synthetic_batch
         from zoo.export import export_onnx
-        from zoo.training import count_params, create_model
+        from zoo.training import create_model
 
         # No Keras file of these weights: rebuild the architecture (random weights; speed
         # does not depend on weight values) and time onnxruntime on ITS export, so that all
         # runtimes run identical weights.
         arch_name = self.ref.meta.arch if self.ref is not None else str(arch)
-        model = create_model(task, arch_name)
-        model.predict(list(synthetic_batch(self.spec, 1).values()), verbose=0)
+        hparams = self.ref.meta.extra.get("hparams", {}) if self.ref is not None else {}
+        model = create_model(task, arch_name, **hparams)  # export_onnx calls it once first
         path = tmp / "rebuilt.onnx"
         export_onnx(model, path, {"task": task, "arch": arch_name})
         like = self.ref.meta if self.ref is not None else WeightsMeta(
             task=task, arch=arch_name, name=f"{task}-{arch_name} (random weights)",
             classes=list(self.spec.classes), inputs=[], preprocessing=self.spec.preprocessing,
-            metrics={}, command="", data_source={}, num_params=count_params(model), sha256="")
+            metrics={}, command="", data_source={}, num_params=int(model.count_params()), sha256="")
         self.timing_ref = temporary_ref(path, like, like.name if self.ref is None
                                         else f"{like.name}-rebuilt")
         self.timing_ref.meta.save(path.with_suffix(".json"))
@@ -166,7 +165,6 @@ def bench_arrays(work: Workload, sizes: list[int], min_time: float, rounds: int,
         keras_runners,
         onnx_runner,
         synthetic_batch,
-        task_data,
         temporary_ref,
         tiled_batch,
     )
@@ -180,7 +178,7 @@ def bench_arrays(work: Workload, sizes: list[int], min_time: float, rounds: int,
     if int8:
         from zoo.quantize import quantize_int8
 
-        data = task_data(spec, work.ref.meta)
+        data = spec.load_data_for(work.ref.meta)
         calib = {k: v[:calibration] for k, v in data.train.x.items()}
         q_path = quantize_int8(work.timing_ref.onnx, tmp / "int8.onnx", calib, int8_format)
         runners[INT8] = onnx_runner(temporary_ref(q_path, work.timing_ref.meta, "int8"), spec,

@@ -92,7 +92,8 @@ def quantize_weights(source: Path, output: Path, calibration: int, data: str | N
     """Quantize ``source`` (an .onnx with its .json) to int8, check it, write model + metadata."""
     from dataclasses import replace
 
-    from zoo.bench import int8_accuracy, onnx_runner, run_split, task_data, temporary_ref
+    from zoo.bench import int8_accuracy, onnx_runner, temporary_ref
+    from zoo.predictor import run_split
     from zoo.quantize import quantize_int8
     from zoo.registry import get_task
     from zoo.weights import WeightsMeta, WeightsRef, sha256_file
@@ -103,8 +104,7 @@ def quantize_weights(source: Path, output: Path, calibration: int, data: str | N
     fp32 = WeightsRef(source, WeightsMeta.from_file(meta_file))
     fp32.verify()
     task = get_task(fp32.meta.task)
-    seed = int(fp32.meta.recipe.get("seed", 0)) if fp32.meta.recipe else 0
-    dataset = task.load_data(data, seed) if data else task_data(task, fp32.meta)
+    dataset = task.load_data_for(fp32.meta, data)
     calib = {k: v[:calibration] for k, v in dataset.train.x.items()}
     with tempfile.TemporaryDirectory(prefix="zoo-int8-", dir=output.parent if
                                      output.parent.exists() else None) as tmp:

@@ -77,11 +77,7 @@ def evaluate(
     spec = get_task(task)
     ref = resolve(task, weights, arch, spec.default_weights)
     ref.verify()
-    cli_options = split_train_args(ctx.args)[2]
-    recorded = ref.meta.data_source.get("options", {}) if data is None else {}
-    options = {**spec.data_options_for(ref.meta.arch), **recorded, **cli_options}
-    seed = int(ref.meta.recipe.get("seed", 0))
-    dataset = spec.load_data(data, seed, **options)
+    dataset = spec.load_data_for(ref.meta, data, **split_train_args(ctx.args)[2])
     given_path = Path(weights).suffix == ".onnx" or Path(weights).is_dir()
     out = out or (ref.onnx.parent if given_path else Path("runs") / f"eval-{task}")
     out.mkdir(parents=True, exist_ok=True)

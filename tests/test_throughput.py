@@ -71,12 +71,12 @@ def test_flops_of_a_keras_export_match_its_layers(tmp_path):
 
 
 def test_int8_model_agrees_with_fp32_on_most_held_out_labels(tmp_path):
-    from zoo.bench import int8_accuracy, onnx_runner, task_data, temporary_ref
+    from zoo.bench import int8_accuracy, onnx_runner, temporary_ref
     from zoo.quantize import quantize_int8
 
     ref = digits_ref()
     task = get_task("digits")
-    data = task_data(task, ref.meta)
+    data = task.load_data_for(ref.meta)
     calib = {k: v[:200] for k, v in data.train.x.items()}
     for fmt in ("qoperator", "qdq"):
         path = quantize_int8(ref.onnx, tmp_path / f"int8-{fmt}.onnx", calib, fmt)

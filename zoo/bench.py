@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from zoo.predictor import run_split
 from zoo.task import Sample, Split, Task
 from zoo.weights import WeightsMeta, WeightsRef, sha256_file
 
@@ -185,28 +186,6 @@ def find_keras(ref: WeightsRef) -> Path | None:
 
 
 # ---- data for calibration and accuracy ------------------------------------------------------
-
-def task_data(task: Task, meta: WeightsMeta) -> Any:
-    """The data set the weights were evaluated on, re-created from their metadata.
-
-    Simulated data is re-generated from the recorded options (the simulator caches it);
-    a user's file is re-read when it is still at the recorded path.
-    """
-    source = meta.data_source or {}
-    seed = int(meta.recipe.get("seed", 0)) if meta.recipe else 0
-    path = source.get("path")
-    simulated = source.get("simulated") or source.get("type") == "simulator"
-    data_file = path if path and not simulated and Path(path).exists() else None
-    return task.load_data(data_file, seed, **dict(source.get("options", {})))
-
-
-def run_split(run: Runner, task: Task, split: Split, batch_size: int = 256) -> list[np.ndarray]:
-    """Model outputs over a whole split, in batches."""
-    names = task.input_names()
-    n = len(split)
-    parts = [run({k: split.x[k][i:i + batch_size] for k in names}) for i in range(0, n, batch_size)]
-    return [np.concatenate([np.asarray(p[j]) for p in parts]) for j in range(len(parts[0]))]
-
 
 def int8_accuracy(task: Task, fp32: Runner, int8: Runner, split: Split) -> dict[str, Any]:
     """The task's headline metric for fp32 and int8 on held-out data, and their agreement."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from zoo.errors import InputError, WeightsError, ZooError
-from zoo.task import Sample, Task
+from zoo.task import Sample, Split, Task
 from zoo.weights import WeightsRef, resolve
 
 Device = str  # "auto" | "cpu" | "gpu"
@@ -133,7 +133,8 @@ class Model:
         self.session = make_session(ref.onnx, device, threads, fp16=fp16, spinning=spinning)
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
-        self.micro_batch = micro_batch or default_micro_batch(task)
+        self.micro_batch = micro_batch or default_micro_batch(
+            [i.shape[1:] for i in self.session.get_inputs()])
         self._cuda = self.providers[0] == "CUDAExecutionProvider"
         self._cores = 1 if self._cuda else (threads or os.cpu_count() or 1)
         self._replicas: list[Any] = []
@@ -210,13 +211,15 @@ class Model:
 MICRO_BATCH_BYTES = 3 << 20
 
 
-def default_micro_batch(task: Task) -> int:
+def default_micro_batch(shapes: list[list[Any]]) -> int:
     """Samples per onnxruntime call on CPU: about 3 MiB of float32 input, within [8, 256].
 
-    The glitch spectrograms (95 kB) give 33; tiny inputs (digits, 256 B) go in batches of
-    256, where per-call overhead dominates.
+    ``shapes`` are the graph's per-sample input shapes (the model's own, so that the glitch
+    multi-view mosaic counts four times a spectrogram). The glitch spectrograms (95 kB) give
+    33; tiny inputs (digits, 256 B) go in batches of 256, where per-call overhead dominates.
     """
-    per_sample = 4 * sum(int(np.prod(spec.shape)) for spec in task.inputs)
+    per_sample = 4 * sum(int(np.prod([d if isinstance(d, int) else 1 for d in shape]))
+                         for shape in shapes)
     return int(min(256, max(8, MICRO_BATCH_BYTES // max(per_sample, 1))))
 
 
@@ -352,6 +355,15 @@ def _chunks(samples: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
             part = []
     if part:
         yield part
+
+
+def run_split(run: Callable[[dict[str, np.ndarray]], Any], task: Task, split: Split,
+              batch_size: int = 256) -> list[np.ndarray]:
+    """Outputs of ``run`` (one batch -> list of output arrays) over a whole split."""
+    names = task.input_names()
+    n = len(split)
+    parts = [run({k: split.x[k][i:i + batch_size] for k in names}) for i in range(0, n, batch_size)]
+    return [np.concatenate([np.asarray(p[j]) for p in parts]) for j in range(len(parts[0]))]
 
 
 def load(task: str, arch: str | None = None, weights: str | Path = "default",

@@ -12,11 +12,14 @@ import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
 from zoo.io.files import expand_inputs
+
+if TYPE_CHECKING:
+    from zoo.weights import WeightsMeta
 
 TaskKind = Literal["classification", "binary", "regression"]
 
@@ -212,6 +215,24 @@ class Task:
     def fit_targets(self, split: Split) -> Any:
         """Targets handed to ``model.fit`` for ``split``."""
         return split.y
+
+    def load_data_for(self, meta: WeightsMeta, source: str | None = None,
+                      **overrides: Any) -> Dataset:
+        """The data a weight set was measured on, re-created from its metadata.
+
+        With ``source`` (a user's file) that file is read with the architecture's data
+        options. Without it the recorded file is re-read while it still exists, otherwise the
+        recorded options (simulator seed, sizes, view) are replayed. ``overrides`` win.
+        """
+        recorded = meta.data_source or {}
+        options = self.data_options_for(meta.arch)
+        if source is None:
+            path = recorded.get("path")
+            simulated = recorded.get("simulated") or recorded.get("type") == "simulator"
+            source = path if path and not simulated and Path(path).exists() else None
+            options.update(recorded.get("options", {}))
+        options.update(overrides)
+        return self.load_data(source, int((meta.recipe or {}).get("seed", 0)), **options)
 
     def evaluate(self, split: Split, outputs: list[np.ndarray],
                  out_dir: Path | None = None) -> dict[str, Any]:

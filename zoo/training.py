@@ -47,10 +47,6 @@ def create_model(task: str, arch: str | None = None, **hparams: Any) -> Any:
     return spec.build(get_task(task), **params)
 
 
-def count_params(model: Any) -> int:
-    return int(model.count_params())
-
-
 def make_optimizer(recipe: Recipe, steps_per_epoch: int) -> Any:
     keras = require_keras()
     lr: Any = recipe.learning_rate
@@ -152,16 +148,16 @@ class RunResult:
 
 def predict_onnx(task: Task, onnx_path: Path, split: Split, batch_size: int = 256) -> list[np.ndarray]:
     """Outputs of the exported model on a split, batch by batch (what users will get)."""
-    from zoo.predictor import make_session
+    from zoo.predictor import make_session, run_split
 
     session = make_session(onnx_path, "cpu")
     names = [i.name for i in session.get_inputs()]
-    chunks: list[list[np.ndarray]] = []
-    for start in range(0, len(split), batch_size):
-        feed = {g: split.x[t][start:start + batch_size].astype(np.float32)
-                for g, t in zip(names, task.input_names(), strict=True)}
-        chunks.append(session.run(None, feed))
-    return [np.concatenate([c[i] for c in chunks]) for i in range(len(chunks[0]))]
+
+    def run(batch: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return session.run(None, {g: batch[t].astype(np.float32)
+                                  for g, t in zip(names, task.input_names(), strict=True)})
+
+    return run_split(run, task, split, batch_size)
 
 
 def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None = None,
