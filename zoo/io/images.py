@@ -37,6 +37,26 @@ def to_gray(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
 
 
+def open_sized(path: str | Path, size: tuple[int, int], who: str,
+               modes: tuple[str, ...] | None = None) -> Image.Image:
+    """Open an image that must be exactly ``size`` (width, height) and, if given, of ``modes``.
+
+    Small-image tasks reject other sizes instead of resizing them silently.
+    """
+    image = open_image(path)
+    if modes is not None and image.mode not in modes:
+        raise InputError(path, f"unsupported image mode {image.mode!r} (expected gray or RGB)")
+    if image.size != size:
+        raise InputError(path, f"image is {image.width}x{image.height}, {who} needs "
+                               f"{size[0]}x{size[1]}")
+    return image
+
+
+def ink_bright(gray: np.ndarray) -> np.ndarray:
+    """Invert a mostly bright image (dark ink on paper): digit data sets store bright ink."""
+    return 1.0 - gray if gray.mean() > 0.5 else gray
+
+
 def check_finite(path: str | Path, array: np.ndarray, field: str = "pixels") -> np.ndarray:
     if not np.isfinite(array).all():
         raise InputError(path, f"{field} contain NaN or inf")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from zoo.errors import InputError
-from zoo.io.images import open_image
+from zoo.io.images import ink_bright, open_sized, to_gray
 from zoo.registry import register_model, register_task
 from zoo.task import Dataset, InputSpec, Recipe, Sample, Split, Task
 
@@ -43,15 +43,8 @@ class Digits(Task):
     reference = "scikit-learn SVC(gamma=0.001) on the same split (see docs/models/digits.md)"
 
     def read(self, sample: Sample, options: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        path = sample.sources[0]
-        image = open_image(path)
-        if image.mode not in ACCEPTED_MODES:
-            raise InputError(path, f"unsupported image mode {image.mode!r} (expected gray or RGB)")
-        if image.size != (8, 8):
-            raise InputError(path, f"image is {image.width}x{image.height}, digits needs 8x8")
-        gray = np.asarray(image.convert("RGB").convert("L"), dtype=np.float32) / 255.0
-        if gray.mean() > 0.5:
-            gray = 1.0 - gray
+        image = open_sized(sample.sources[0], (8, 8), "digits", ACCEPTED_MODES)
+        gray = ink_bright(to_gray(image))
         return {"image": gray[..., None]}
 
     def load_data(self, source: str | None, seed: int, **options: Any) -> Dataset:

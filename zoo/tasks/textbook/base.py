@@ -17,7 +17,7 @@ import numpy as np
 from zoo.errors import InputError
 from zoo.io import keras_datasets as kd
 from zoo.io.files import expand_inputs
-from zoo.io.images import open_image, to_gray
+from zoo.io.images import ink_bright, open_sized, to_gray
 from zoo.task import Dataset, Sample, Split, Task
 
 SHORT_KEY = 48
@@ -62,17 +62,10 @@ class KerasImageTask(Task):
     val_fraction: ClassVar[float] = 0.1
 
     def read(self, sample: Sample, options: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        path = sample.sources[0]
-        image = open_image(path)
         height, width, channels = self.inputs[0].shape
-        if image.size != (width, height):
-            raise InputError(path, f"image is {image.width}x{image.height}, "
-                                   f"{self.name} needs {width}x{height}")
+        image = open_sized(sample.sources[0], (width, height), self.name)
         if channels == 1:
-            gray = to_gray(image)
-            if gray.mean() > 0.5:  # dark ink on light paper: the data set has light on dark
-                gray = 1.0 - gray
-            return {"image": gray[..., None].astype(np.float32)}
+            return {"image": ink_bright(to_gray(image))[..., None].astype(np.float32)}
         rgb = image.convert("RGBA").convert("RGB") if image.mode == "P" else image.convert("RGB")
         return {"image": np.asarray(rgb, dtype=np.float32) / 255.0}
 
