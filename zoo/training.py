@@ -23,7 +23,7 @@ from zoo.augment import apply as apply_augment
 from zoo.augment import balance
 from zoo.errors import MissingExtraError
 from zoo.io.files import atomic_write_text
-from zoo.registry import get_architecture, get_task
+from zoo.registry import Architecture, get_architecture, get_task
 from zoo.reports import history_plot
 from zoo.task import Dataset, Recipe, Split, Task
 from zoo.weights import WeightsMeta, sha256_file
@@ -67,13 +67,38 @@ def class_weights(recipe: Recipe, y: np.ndarray) -> dict[int, float] | None:
     return {int(c): float(w) for c, w in zip(labels, weights, strict=True)}
 
 
-def _inputs(task: Task, split: Split) -> list[np.ndarray] | np.ndarray:
+def fit_inputs(task: Task, split: Split) -> list[np.ndarray] | np.ndarray:
     arrays = [split.x[name] for name in task.input_names()]
     return arrays if len(arrays) > 1 else arrays[0]
 
 
 def _targets(task: Task, split: Split) -> Any:
     return task.fit_targets(split)
+
+
+def monitor_mode(monitor: str) -> str:
+    """"min" for losses and errors, "max" for scores (AUC, accuracy): EarlyStopping's mode."""
+    return "min" if "loss" in monitor or "mae" in monitor else "max"
+
+
+def validation_data(task: Task, split: Split) -> tuple[Any, ...]:
+    """``validation_data`` for ``model.fit``, with the split's sample weights when it has them."""
+    data = (fit_inputs(task, split), _targets(task, split))
+    return data if split.weights is None else (*data, split.weights)
+
+
+def build_compiled(task: Task, spec: Architecture, recipe: Recipe, data: Dataset,
+                   hparams: Mapping[str, Any]) -> Any:
+    """The architecture built with ``hparams`` and compiled by the recipe."""
+    model = spec.build(task, **hparams)
+    steps = int(np.ceil(len(data.train) / recipe.batch_size))
+    metrics = task_metrics(task, recipe, model)
+    # With per-sample weights (jet-quench's physical weights) the monitored metrics must be
+    # weighted too, so that early stopping watches what the seed measured.
+    weighted = data.train.weights is not None
+    model.compile(optimizer=make_optimizer(recipe, steps), loss=task_loss(task, recipe),
+                  metrics=None if weighted else metrics, weighted_metrics=metrics if weighted else [])
+    return model
 
 
 class AugmentedBatches:
@@ -178,23 +203,16 @@ def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None =
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     params = {**spec.defaults, **dict(hparams or {})}
-    model = spec.build(task, **params)
+    model = build_compiled(task, spec, recipe, dataset, params)
     steps = int(np.ceil(len(dataset.train) / recipe.batch_size))
-    metrics = task_metrics(task, recipe, model)
-    # With per-sample weights (jet-quench's physical weights) the monitored metrics must be
-    # weighted too, so that early stopping watches what the seed measured.
-    weighted = dataset.train.weights is not None
-    model.compile(optimizer=make_optimizer(recipe, steps), loss=task_loss(task, recipe),
-                  metrics=None if weighted else metrics, weighted_metrics=metrics if weighted else [])
 
     callbacks: list[Any] = [keras.callbacks.BackupAndRestore(str(out / "checkpoint")),
                             keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
                             keras.callbacks.TerminateOnNaN()]
     if recipe.early_stopping_patience:
-        mode = "min" if "loss" in recipe.monitor or "mae" in recipe.monitor else "max"
         callbacks.append(keras.callbacks.EarlyStopping(
-            monitor=recipe.monitor, mode=mode, patience=recipe.early_stopping_patience,
-            restore_best_weights=True))
+            monitor=recipe.monitor, mode=monitor_mode(recipe.monitor),
+            patience=recipe.early_stopping_patience, restore_best_weights=True))
     if recipe.lr_schedule == "plateau":
         patience = max(2, (recipe.early_stopping_patience or 6) // 3)
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=recipe.monitor, factor=0.5,
@@ -211,14 +229,13 @@ def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None =
         weights = None if train.weights is None else train.weights[origin]
         train = Split(x, y, weights)
     cw = class_weights(recipe, train.y)
-    val_data = (_inputs(task, val), _targets(task, val)) if val.weights is None else \
-        (_inputs(task, val), _targets(task, val), val.weights)
+    val_data = validation_data(task, val)
     if recipe.augmentation:
         history = model.fit(AugmentedBatches(task, model, train, recipe, train.weights),
                             epochs=recipe.epochs, validation_data=val_data, callbacks=callbacks,
                             class_weight=cw, verbose=0)
     else:
-        history = model.fit(_inputs(task, train), _targets(task, train), sample_weight=train.weights,
+        history = model.fit(fit_inputs(task, train), _targets(task, train), sample_weight=train.weights,
                             batch_size=recipe.batch_size, epochs=recipe.epochs, validation_data=val_data,
                             callbacks=callbacks, class_weight=cw, verbose=0, shuffle=True)
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}

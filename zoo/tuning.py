@@ -35,7 +35,9 @@ def split_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, A
 
 def direction(monitor: str) -> str:
     """Optuna direction for a monitored metric (as EarlyStopping infers its mode)."""
-    return "minimize" if "loss" in monitor or "mae" in monitor else "maximize"
+    from zoo.training import monitor_mode
+
+    return "minimize" if monitor_mode(monitor) == "min" else "maximize"
 
 
 @dataclass
@@ -81,37 +83,30 @@ class TuneResult:
 def _fit_trial(task_name: str, arch: str, data: Dataset, recipe: Recipe,
                hparams: Mapping[str, Any]) -> tuple[float, int]:
     """Train one candidate; the best validation value of the monitor and epochs run."""
-    from zoo.training import make_optimizer, require_keras, task_loss, task_metrics
+    from zoo.training import (
+        build_compiled,
+        fit_inputs,
+        monitor_mode,
+        require_keras,
+        validation_data,
+    )
 
     keras = require_keras()
     task = get_task(task_name)
     spec = get_architecture(task_name, arch)
     keras.utils.clear_session()
     keras.utils.set_random_seed(recipe.seed)
-    model = spec.build(task, **{**spec.defaults, **dict(hparams)})
-    steps = int(np.ceil(len(data.train) / recipe.batch_size))
-    metrics = task_metrics(task, recipe, model)
-    weighted = data.train.weights is not None
-    model.compile(optimizer=make_optimizer(recipe, steps), loss=task_loss(task, recipe),
-                  metrics=None if weighted else metrics,
-                  weighted_metrics=metrics if weighted else None)
-    mode = "min" if direction(recipe.monitor) == "minimize" else "max"
+    model = build_compiled(task, spec, recipe, data, {**spec.defaults, **dict(hparams)})
+    mode = monitor_mode(recipe.monitor)
     callbacks = [keras.callbacks.TerminateOnNaN()]
     if recipe.early_stopping_patience:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor=recipe.monitor, mode=mode, patience=recipe.early_stopping_patience))
-
-    def inputs(split):
-        arrays = [split.x[n] for n in task.input_names()]
-        return arrays if len(arrays) > 1 else arrays[0]
-
-    val = data.validation
-    val_data = (inputs(val), task.fit_targets(val)) if val.weights is None else \
-        (inputs(val), task.fit_targets(val), val.weights)
-    history = model.fit(inputs(data.train), task.fit_targets(data.train),
-                        sample_weight=data.train.weights, batch_size=recipe.batch_size,
-                        epochs=recipe.epochs, validation_data=val_data, callbacks=callbacks,
-                        verbose=0, shuffle=True).history
+    train = data.train
+    history = model.fit(fit_inputs(task, train), task.fit_targets(train),
+                        sample_weight=train.weights, batch_size=recipe.batch_size,
+                        epochs=recipe.epochs, validation_data=validation_data(task, data.validation),
+                        callbacks=callbacks, verbose=0, shuffle=True).history
     values = history.get(recipe.monitor)
     if not values:
         raise ZooError(f"the monitor {recipe.monitor!r} was not logged; logged: "
@@ -136,7 +131,8 @@ def tune(task_name: str, arch: str | None, n_trials: int, *, data: Dataset | Non
         raise ZooError(f"architecture {spec.name!r} of {task_name} has no search space to tune")
     base = task.recipe.override(**spec.recipe)
     base = base.override(epochs=epochs, seed=seed)
-    data = data or task.load_data(source, base.seed, **dict(data_options or {}))
+    options = {**task.data_options_for(spec.name), **dict(data_options or {})}
+    data = data or task.load_data(source, base.seed, **options)
     result = TuneResult(task_name, spec.name, base.monitor, direction(base.monitor))
 
     def objective(trial: Any) -> float:
