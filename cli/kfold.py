@@ -40,27 +40,15 @@ def take(split: Split, sel: np.ndarray) -> Split:
 def fold_history(task: Task, arch: str, recipe: Recipe, hparams: dict[str, Any], data: Dataset,
                  fold: int) -> dict[str, list[float]]:
     """Train a fresh model on ``data.train``, validating on ``data.validation`` every epoch."""
-    from zoo.training import make_optimizer, require_keras, task_loss, task_metrics
+    from zoo.training import build_compiled, fit_inputs, require_keras, validation_data
 
     keras = require_keras()
     keras.utils.set_random_seed(recipe.seed + fold)
     spec = get_architecture(task.name, arch)
-    model = spec.build(task, **{**spec.defaults, **hparams})
-    steps = int(np.ceil(len(data.train) / recipe.batch_size))
-    model.compile(optimizer=make_optimizer(recipe, steps), loss=task_loss(task, recipe),
-                  metrics=task_metrics(task, recipe, model), weighted_metrics=[])
-    names = task.input_names()
-
-    def inputs(split: Split) -> Any:
-        arrays = [split.x[n] for n in names]
-        return arrays if len(arrays) > 1 else arrays[0]
-
-    val = (inputs(data.validation), task.fit_targets(data.validation))
-    if data.validation.weights is not None:
-        val = (*val, data.validation.weights)
-    history = model.fit(inputs(data.train), task.fit_targets(data.train),
+    model = build_compiled(task, spec, recipe, data, {**spec.defaults, **hparams})
+    history = model.fit(fit_inputs(task, data.train), task.fit_targets(data.train),
                         sample_weight=data.train.weights, batch_size=recipe.batch_size,
-                        epochs=recipe.epochs, validation_data=val,
+                        epochs=recipe.epochs, validation_data=validation_data(task, data.validation),
                         callbacks=task.callbacks(data, recipe), verbose=0, shuffle=True)
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
@@ -70,10 +58,13 @@ def run_kfold(task_name: str, arch: str | None, k: int, out: Path, *, data: str 
               data_options: dict[str, Any] | None = None, metric: str | None = None,
               skip: int = 0, command: str = "") -> dict[str, Any]:
     """K-fold validation of ``task``/``arch``; returns (and writes) the report."""
+    from zoo.training import monitor_mode
+
     task = get_task(task_name)
     spec = get_architecture(task_name, arch)
     recipe = task.recipe.override(**spec.recipe).override(**(recipe_overrides or {}))
-    dataset = task.load_data(data, recipe.seed, **(data_options or {}))
+    options = {**task.data_options_for(spec.name), **(data_options or {})}
+    dataset = task.load_data(data, recipe.seed, **options)
     pool = join_splits(dataset.train, dataset.validation)
     if not 2 <= k <= len(pool):
         raise ZooError(f"--k must be between 2 and the {len(pool)} training samples, got {k}")
@@ -89,14 +80,14 @@ def run_kfold(task_name: str, arch: str | None, k: int, out: Path, *, data: str 
             raise ZooError(f"metric {metric!r} not recorded; available: "
                            f"{', '.join(h[4:] for h in history if h.startswith('val_'))}")
         curve = history[key]
-        best = int(np.argmin(curve) if _lower_is_better(metric) else np.argmax(curve))
+        best = int(np.argmin(curve) if monitor_mode(metric) == "min" else np.argmax(curve))
         folds.append({"fold": i + 1, "n_train": int(len(train_idx)), "n_val": int(len(val_idx)),
                       "final": curve[-1], "best": curve[best], "best_epoch": best + 1,
                       "history": history})
         console.print(f"fold {i + 1}/{k}: {key} {curve[-1]:.4f} at the last epoch, "
                       f"best {curve[best]:.4f} at epoch {best + 1}")
     average = np.mean([f["history"][key] for f in folds], axis=0)
-    best = int(np.argmin(average) if _lower_is_better(metric) else np.argmax(average))
+    best = int(np.argmin(average) if monitor_mode(metric) == "min" else np.argmax(average))
     finals = np.array([f["final"] for f in folds])
     report = {
         "task": task.name, "arch": spec.name, "k": k, "metric": key, "command": command,
@@ -109,10 +100,6 @@ def run_kfold(task_name: str, arch: str | None, k: int, out: Path, *, data: str 
     atomic_write_text(out / "kfold.json", json.dumps(report, indent=2) + "\n")
     kfold_plot(report, out / "kfold.png", skip)
     return report
-
-
-def _lower_is_better(metric: str) -> bool:
-    return any(word in metric for word in ("loss", "mae", "mse", "error"))
 
 
 def kfold_plot(report: dict[str, Any], path: Path, skip: int = 0) -> None:

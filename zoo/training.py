@@ -78,7 +78,8 @@ def _targets(task: Task, split: Split) -> Any:
 
 def monitor_mode(monitor: str) -> str:
     """"min" for losses and errors, "max" for scores (AUC, accuracy): EarlyStopping's mode."""
-    return "min" if "loss" in monitor or "mae" in monitor else "max"
+    lower_is_better = any(word in monitor for word in ("loss", "mae", "mse", "error"))
+    return "min" if lower_is_better else "max"
 
 
 def validation_data(task: Task, split: Split) -> tuple[Any, ...]:
