@@ -92,7 +92,7 @@ def quantize_weights(source: Path, output: Path, calibration: int, data: str | N
     """Quantize ``source`` (an .onnx with its .json) to int8, check it, write model + metadata."""
     from dataclasses import replace
 
-    from zoo.bench import int8_accuracy, onnx_runner, temporary_ref
+    from zoo.bench import compare_int8, onnx_runner, temporary_ref
     from zoo.predictor import run_split
     from zoo.quantize import quantize_int8
     from zoo.registry import get_task
@@ -106,18 +106,18 @@ def quantize_weights(source: Path, output: Path, calibration: int, data: str | N
     task = get_task(fp32.meta.task)
     dataset = task.load_data_for(fp32.meta, data)
     calib = {k: v[:calibration] for k, v in dataset.train.x.items()}
-    with tempfile.TemporaryDirectory(prefix="zoo-int8-", dir=output.parent if
-                                     output.parent.exists() else None) as tmp:
+    output.parent.mkdir(parents=True, exist_ok=True)  # staged beside it: the final rename is atomic
+    with tempfile.TemporaryDirectory(prefix=".zoo-int8-", dir=output.parent) as tmp:
         staged = quantize_int8(source, Path(tmp) / output.name, calib, fmt)
         int8 = temporary_ref(staged, fp32.meta, output.stem)
-        report = int8_accuracy(task, onnx_runner(fp32, task, "cpu"),
-                               onnx_runner(int8, task, "cpu"), dataset.test)
+        out8 = run_split(onnx_runner(int8, task, "cpu"), task, dataset.test)
+        out32 = run_split(onnx_runner(fp32, task, "cpu"), task, dataset.test)
+        report = compare_int8(task, dataset.test, out32, out8)
         if report["drop_pp"] > max_drop:
             fail(f"{output}: not written: int8 {report['metric']} {report['int8']:.4f} is "
                  f"{report['drop_pp']:.2f} pp below fp32 {report['fp32']:.4f} (> --max-drop "
                  f"{max_drop:g})")
-        metrics = task.evaluate(dataset.test,
-                                run_split(onnx_runner(int8, task, "cpu"), task, dataset.test))
+        metrics = task.evaluate(dataset.test, out8)
         n_calib = len(next(iter(calib.values())))
         meta = replace(
             fp32.meta, name=output.stem, sha256=sha256_file(staged), metrics=metrics,
@@ -137,8 +137,8 @@ def quantize_weights(source: Path, output: Path, calibration: int, data: str | N
         staged.replace(output)
         meta.save(output.with_suffix(".json"))
     console.print(f"wrote {output}: int8 {report['metric']} {report['int8']:.4f} vs fp32 "
-                  f"{report['fp32']:.4f} ({report['drop_pp']:+.2f} pp) on {report['n']} held-out "
-                  f"samples; same label on {report['label_agreement']:.1%}")
+                  f"{report['fp32']:.4f} (int8 - fp32 = {-report['drop_pp']:+.2f} pp) on "
+                  f"{report['n']} held-out samples; same label on {report['label_agreement']:.1%}")
     return report
 
 

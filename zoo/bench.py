@@ -189,9 +189,14 @@ def find_keras(ref: WeightsRef) -> Path | None:
 
 def int8_accuracy(task: Task, fp32: Runner, int8: Runner, split: Split) -> dict[str, Any]:
     """The task's headline metric for fp32 and int8 on held-out data, and their agreement."""
+    return compare_int8(task, split, run_split(fp32, task, split), run_split(int8, task, split))
+
+
+def compare_int8(task: Task, split: Split, out32: list[np.ndarray],
+                 out8: list[np.ndarray]) -> dict[str, Any]:
+    """:func:`int8_accuracy` from outputs already computed."""
     from zoo.quantize import agreement
 
-    out32, out8 = run_split(fp32, task, split), run_split(int8, task, split)
     metric = task.headline_metric
     m32 = float(task.evaluate(split, out32, None)[metric])
     m8 = float(task.evaluate(split, out8, None)[metric])
