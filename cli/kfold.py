@@ -145,6 +145,7 @@ def kfold(
                              "plot (the book drops 10: they are off scale)."),
 ) -> None:
     """K-fold validation: per-fold training, the averaged validation curve as PNG and JSON.
+
     Extra --field value pairs override recipe fields, --hp-NAME hyper-parameters and
     --data-NAME data options, as for `zoo train`."""
     architecture = get_architecture(task, arch)

@@ -112,7 +112,7 @@ class Sink:
                     from rich.console import Console
 
                     Console(file=fh, width=200).print(table_out)
-            else:
+            elif self.rows:  # nothing succeeded: the error lines say it all
                 console.print(table_out)
         if self.output is not None:
             self.fh.close()

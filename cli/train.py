@@ -44,8 +44,11 @@ def train(
     seed: int | None = typer.Option(None, "--seed"),
     name: str | None = typer.Option(None, "--name", help="Name of the weight set."),
 ) -> None:
-    """Train by the task's recipe; extra --field value pairs override recipe fields,
-    architecture hyper-parameters (--hp-NAME) or data options (--data-NAME)."""
+    """Train by the task's recipe and write a run folder (model, ONNX, metadata, reports).
+
+    Extra --field value pairs override recipe fields, --hp-NAME architecture
+    hyper-parameters and --data-NAME data options.
+    """
     from zoo.training import fit
 
     spec = get_task(task)

@@ -48,7 +48,9 @@ def tune(
                                            help="Epoch cap of the --train-best run (default: recipe)."),
 ) -> None:
     """Search hyper-parameters with Optuna, maximising the task's validation metric.
-    Extra --data-NAME value pairs are data options (e.g. --data-n-jets 5000)."""
+
+    Extra --data-NAME value pairs are data options (e.g. --data-n-jets 5000).
+    """
     from zoo.tuning import tune as run_tune
 
     architecture = get_architecture(task, arch)
