@@ -88,6 +88,34 @@ def test_int8_model_agrees_with_fp32_on_most_held_out_labels(tmp_path):
         assert report["drop_pp"] < 3.0, (fmt, report)
 
 
+def test_image_layers_stay_float_and_the_model_asks_sessions_to_keep_them_apart(tmp_path):
+    """The 1-channel first conv (+ its ReLU and pooling) stays float32; every deeper conv is
+    int8; the model names the optimizer its sessions must leave out, and they do."""
+    from zoo.predictor import _disabled_optimizers, make_session
+    from zoo.quantize import DISABLED_OPTIMIZERS_KEY, image_layer_nodes, quantize_int8
+
+    ref = digits_ref()
+    data = get_task("digits").load_data_for(ref.meta)
+    calib = {k: v[:100] for k, v in data.train.x.items()}
+    nodes = onnx.load(str(ref.onnx)).graph.node
+    first_conv = next(n for n in nodes if n.op_type == "Conv")
+    kept = image_layer_nodes(ref.onnx)
+    assert kept[0] == first_conv.name and len(kept) >= 2  # the conv and what follows it
+
+    mixed = quantize_int8(ref.onnx, tmp_path / "mixed.onnx", calib)
+    model = onnx.load(str(mixed))
+    ops = [n.op_type for n in model.graph.node]
+    assert ops.count("Conv") == 1 and "QLinearConv" in ops
+    props = {p.key: p.value for p in model.metadata_props}
+    assert props[DISABLED_OPTIMIZERS_KEY] == "QDQPropagationTransformer"
+    assert _disabled_optimizers(make_session(mixed, "cpu", 1)) == ["QDQPropagationTransformer"]
+
+    all_int8 = quantize_int8(ref.onnx, tmp_path / "all.onnx", calib, float_image_layers=False)
+    model = onnx.load(str(all_int8))
+    assert "Conv" not in [n.op_type for n in model.graph.node]
+    assert DISABLED_OPTIMIZERS_KEY not in {p.key for p in model.metadata_props}
+
+
 def test_quantize_refuses_without_calibration_samples(tmp_path):
     from zoo.errors import ExportError
     from zoo.quantize import quantize_int8

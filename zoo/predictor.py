@@ -80,6 +80,8 @@ def make_session(onnx_path: str | Path, device: Device = "auto", threads: int | 
     otherwise steals cores from the threads decoding files in the streaming path.
     ``fp16=True`` converts the graph to float16 (inputs and outputs stay float32) for the
     CUDA provider, where tensor cores make it worthwhile; it is ignored on CPU.
+    Optimizers the model's metadata names under ``zoo.onnxruntime.disabled_optimizers`` are
+    left out (the int8 models ask that of QDQ propagation: :mod:`zoo.quantize`).
     """
     import onnxruntime as ort
 
@@ -95,11 +97,23 @@ def make_session(onnx_path: str | Path, device: Device = "auto", threads: int | 
     try:
         if fp16 and providers[0] == "CUDAExecutionProvider":
             source = _float16_model(onnx_path)
-        return ort.InferenceSession(source, options, providers=providers)
+        session = ort.InferenceSession(source, options, providers=providers)
+        disabled = _disabled_optimizers(session)
+        if disabled:  # known only once the model is read: build it again without them
+            session = ort.InferenceSession(source, options, providers=providers,
+                                           disabled_optimizers=disabled)
+        return session
     except ZooError:
         raise
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
         raise WeightsError(f"{onnx_path}: onnxruntime cannot load it ({exc})") from None
+
+
+def _disabled_optimizers(session: Any) -> list[str]:
+    from zoo.quantize import DISABLED_OPTIMIZERS_KEY
+
+    value = session.get_modelmeta().custom_metadata_map.get(DISABLED_OPTIMIZERS_KEY, "")
+    return [name.strip() for name in value.split(",") if name.strip()]
 
 
 def _float16_model(onnx_path: str | Path) -> bytes:

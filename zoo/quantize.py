@@ -7,6 +7,16 @@ tensor (unsigned int8): the u8 x s8 pair is what onnxruntime's VNNI/AVX2 int8 ke
 fastest. Two graph formats exist; ``QOperator`` (QLinearConv/QLinearMatMul nodes) is the
 default because it measured faster than ``QDQ`` on this project's CNNs (docs/benchmarks.md).
 
+The convolutions that read the raw image (one to four input channels) stay in float32 with
+the activation and pooling that follow them. Their int8 GEMMs are only 25 deep, so
+requantizing every full-resolution output costs more than the integer products save: on
+the glitch CNNs that first layer took 40-50% of the all-int8 run time, against 12% in
+float32, where onnxruntime's blocked NCHWc kernels run it. Keeping it float doubled the
+int8 speed-up (docs/benchmarks.md). For that to pay, onnxruntime's QDQ propagation must
+not hoist the first QuantizeLinear above the float max-pool (a uint8 NCHW max-pool is its
+slow generic kernel); the model records that in its metadata (:data:`DISABLED_OPTIMIZERS_KEY`)
+and :func:`zoo.predictor.make_session` honours it.
+
 CPUs without VNNI (pre-Cascade Lake x86) may saturate the u8 x s8 products; there
 ``reduce_range=True`` (7-bit weights) avoids that at a small accuracy cost.
 """
@@ -26,6 +36,12 @@ from zoo.errors import ExportError
 
 FORMATS = ("qoperator", "qdq")
 DEFAULT_CALIBRATION_SAMPLES = 300
+#: ONNX metadata key: comma-separated onnxruntime optimizers a session must leave out.
+DISABLED_OPTIMIZERS_KEY = "zoo.onnxruntime.disabled_optimizers"
+#: Convolutions with at most this many input channels read the raw image and stay float.
+IMAGE_CHANNELS = 4
+#: Ops between an image convolution and the next weighted layer that stay float with it.
+_FLOAT_FOLLOWERS = {"Relu", "LeakyRelu", "Clip", "MaxPool", "AveragePool", "BatchNormalization", "Add"}
 
 
 class TaskCalibration:
@@ -66,11 +82,13 @@ def graph_input_names(onnx_path: str | Path) -> list[str]:
 
 def quantize_int8(onnx_path: str | Path, output: str | Path,
                   calibration: Mapping[str, np.ndarray], fmt: str = "qoperator",
-                  per_channel: bool = True, reduce_range: bool = False) -> Path:
+                  per_channel: bool = True, reduce_range: bool = False,
+                  float_image_layers: bool = True) -> Path:
     """Write a statically int8-quantized copy of ``onnx_path`` to ``output`` (atomically).
 
     ``calibration`` holds the task inputs (sample axis first) whose activation ranges fix the
     int8 scales; a few hundred samples of the task's own data are enough.
+    ``float_image_layers`` keeps the image-reading convolutions in float32 (module docstring).
     """
     from onnxruntime.quantization import (
         CalibrationMethod,
@@ -92,6 +110,7 @@ def quantize_int8(onnx_path: str | Path, output: str | Path,
         # Shape inference and graph clean-up first, as onnxruntime recommends: quantization
         # decisions need tensor shapes, and folded constants quantize once, not per call.
         quant_pre_process(str(onnx_path), str(prepared), skip_symbolic_shape=True)
+        keep_float = image_layer_nodes(prepared) if float_image_layers else []
         staged = Path(tmp) / output.name
         root = logging.getLogger()
         level = root.level
@@ -104,14 +123,14 @@ def quantize_int8(onnx_path: str | Path, output: str | Path,
                 quant_format=QuantFormat.QOperator if fmt == "qoperator" else QuantFormat.QDQ,
                 per_channel=per_channel, reduce_range=reduce_range,
                 activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                calibrate_method=CalibrationMethod.MinMax,
+                calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=keep_float,
                 extra_options={"WeightSymmetric": True, "ActivationSymmetric": False},
             )
         except Exception as exc:  # onnxruntime raises assorted types for unsupported graphs
             raise ExportError(f"{output}: int8 quantization failed ({exc})") from None
         finally:
             root.setLevel(level)
-        _copy_metadata(Path(onnx_path), staged, fmt)
+        _copy_metadata(Path(onnx_path), staged, fmt, keep_float)
         fd, tmp_out = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".onnx",
                                        dir=output.parent)
         os.close(fd)
@@ -120,12 +139,44 @@ def quantize_int8(onnx_path: str | Path, output: str | Path,
     return output
 
 
-def _copy_metadata(source: Path, target: Path, fmt: str) -> None:
+def image_layer_nodes(onnx_path: str | Path) -> list[str]:
+    """Names of the image-reading convolutions and the float ops up to the next weighted layer.
+
+    A convolution reads the image when its weight has at most :data:`IMAGE_CHANNELS` input
+    channels; the activation/pooling chain after it (single consumer each) stays with it, so
+    that the float32 kernels run it whole and one QuantizeLinear follows the pooled output.
+    """
+    import onnx
+
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    weights = {i.name: i for i in graph.initializer}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    keep: list[str] = []
+    for node in graph.node:
+        kernel = weights.get(node.input[1]) if node.op_type == "Conv" else None
+        if kernel is None or len(kernel.dims) < 2 or kernel.dims[1] > IMAGE_CHANNELS:
+            continue
+        keep.append(node.name)
+        tail = node
+        while len(tail.output) == 1 and len(nexts := consumers.get(tail.output[0], [])) == 1 \
+                and nexts[0].op_type in _FLOAT_FOLLOWERS:
+            tail = nexts[0]
+            keep.append(tail.name)
+    return keep
+
+
+def _copy_metadata(source: Path, target: Path, fmt: str, keep_float: list[str]) -> None:
     """Keep the fp32 model's metadata props (task, classes...) and record the quantization."""
     import onnx
 
     props = {p.key: p.value for p in onnx.load(str(source)).metadata_props}
-    props.update(quantization=f"int8 static, {fmt}, per-channel weights")
+    props.update(quantization=f"int8 static, {fmt}, per-channel weights"
+                 + (f", {len(keep_float)} image-layer ops kept float32" if keep_float else ""))
+    if keep_float:
+        props[DISABLED_OPTIMIZERS_KEY] = "QDQPropagationTransformer"
     model = onnx.load(str(target))
     del model.metadata_props[:]
     for key, value in props.items():
