@@ -1,6 +1,7 @@
-"""Which int8 graph format runs faster here: QOperator (QLinearConv) or QDQ (Q/DQ pairs that
-onnxruntime fuses)? Both are quantized from the same fp32 export with the same calibration
-samples and timed interleaved with fp32.
+"""Which int8 graph runs faster here: QOperator (QLinearConv) or QDQ (Q/DQ pairs that
+onnxruntime fuses), each with the image-reading convolution kept float32 (zoo's default) or
+quantized too ("all-int8")? All are quantized from the same fp32 export with the same
+calibration samples and timed interleaved with fp32.
 
     python benchmarks/int8_formats.py                 # glitch deep-cnn and singleview
     python benchmarks/int8_formats.py --task digits --archs cnn
@@ -40,15 +41,17 @@ def main() -> None:
             calib = {k: v[:300] for k, v in data.train.x.items()}
             runners = {"fp32": onnx_runner(work.timing_ref, work.spec, "cpu")}
             for fmt in FORMATS:
-                path = quantize_int8(work.timing_ref.onnx, Path(tmp) / f"{fmt}.onnx", calib, fmt)
-                runners[fmt] = onnx_runner(temporary_ref(path, work.timing_ref.meta, fmt),
-                                           work.spec, "cpu")
+                for float_image, name in ((True, fmt), (False, f"{fmt} all-int8")):
+                    path = quantize_int8(work.timing_ref.onnx, Path(tmp) / f"{name}.onnx", calib,
+                                         fmt, float_image_layers=float_image)
+                    runners[name] = onnx_runner(temporary_ref(path, work.timing_ref.meta, name),
+                                                work.spec, "cpu")
             inputs = {k: v[:256] for k, v in data.test.x.items()}
             batches = {int(b): tiled_batch(inputs, int(b)) for b in args.batch_sizes.split(",")}
             result = interleaved(runners, batches, args.min_time, args.rounds, peak=False)
         fp32 = {r.batch_size: r.images_per_s for r in result.rows if r.runtime == "fp32"}
         for row in result.rows:
-            print(f"{arch:12s} {row.runtime:10s} batch {row.batch_size:4d} "
+            print(f"{arch:12s} {row.runtime:18s} batch {row.batch_size:4d} "
                   f"{row.images_per_s:9.1f} images/s  x{row.images_per_s / fp32[row.batch_size]:.2f}"
                   " vs fp32")
         records.append({"arch": arch, "weights": work.ref.meta.name,

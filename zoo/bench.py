@@ -74,6 +74,12 @@ def tiled_batch(inputs: Mapping[str, np.ndarray], batch_size: int) -> dict[str, 
 
 
 def _time_slice(run: Callable[[], Any], seconds: float, min_calls: int = 2) -> list[float]:
+    """Latencies of back-to-back calls for ``seconds``, after one untimed settling call.
+
+    The settling call absorbs what switching runtimes costs (caches and buffers left by the
+    previous runtime, its threads still winding down): a real job runs one runtime alone.
+    """
+    run()
     latencies: list[float] = []
     start = time.perf_counter()
     while len(latencies) < min_calls or time.perf_counter() - start < seconds:

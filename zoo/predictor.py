@@ -219,18 +219,18 @@ class Model:
         return binding.copy_outputs_to_cpu()
 
 
-#: Input bytes per onnxruntime call on CPU (measured on the seed 000 deep CNN, see
-#: docs/benchmarks.md): slices of ~32 spectrograms ran up to 15% faster than whole
-#: 256-batches on a quiet machine and within 10% of them on a loaded one.
-MICRO_BATCH_BYTES = 3 << 20
+#: Input bytes per onnxruntime call on CPU (measured on the glitch CNNs, see
+#: docs/benchmarks.md): slices of 8-11 spectrograms ran as fast as or up to 30% faster than
+#: slices of 33 or whole 256-batches, most for int8, whose smaller activations stay in L2.
+MICRO_BATCH_BYTES = 1 << 20
 
 
 def default_micro_batch(shapes: list[list[Any]]) -> int:
-    """Samples per onnxruntime call on CPU: about 3 MiB of float32 input, within [8, 256].
+    """Samples per onnxruntime call on CPU: about 1 MiB of float32 input, within [8, 256].
 
     ``shapes`` are the graph's per-sample input shapes (the model's own, so that the glitch
     multi-view mosaic counts four times a spectrogram). The glitch spectrograms (95 kB) give
-    33; tiny inputs (digits, 256 B) go in batches of 256, where per-call overhead dominates.
+    11; tiny inputs (digits, 256 B) go in batches of 256, where per-call overhead dominates.
     """
     per_sample = 4 * sum(int(np.prod([d if isinstance(d, int) else 1 for d in shape]))
                          for shape in shapes)
