@@ -94,7 +94,7 @@ def quantize_weights(source: Path, output: Path, calibration: int, data: str | N
 
     from zoo.bench import compare_int8, onnx_runner, temporary_ref
     from zoo.predictor import run_split
-    from zoo.quantize import quantize_int8
+    from zoo.quantize import image_layer_nodes, quantize_int8
     from zoo.registry import get_task
     from zoo.weights import WeightsMeta, WeightsRef, sha256_file
 
@@ -119,18 +119,21 @@ def quantize_weights(source: Path, output: Path, calibration: int, data: str | N
                  f"{max_drop:g})")
         metrics = task.evaluate(dataset.test, out8)
         n_calib = len(next(iter(calib.values())))
+        kept_float = image_layer_nodes(source)
         meta = replace(
             fp32.meta, name=output.stem, sha256=sha256_file(staged), metrics=metrics,
             command=invoked_command(), file=output.name,
             created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             notes=(f"{fp32.meta.name} statically quantized to int8 ({fmt}, per-channel weights, "
-                   f"MinMax ranges from {n_calib} training samples); metrics on the same "
-                   "held-out test split. " + fp32.meta.notes).strip(),
+                   f"MinMax ranges from {n_calib} training samples"
+                   + (", the image-reading convolution kept float32" if kept_float else "")
+                   + "); metrics on the same held-out test split. " + fp32.meta.notes).strip(),
             extra={**fp32.meta.extra, "quantized_from": {"name": fp32.meta.name,
                                                           "sha256": fp32.meta.sha256},
                    "accuracy_drop_pp": report["drop_pp"],
                    "quantization": {"format": fmt, "per_channel": True, "activations": "uint8",
                                     "weights": "int8", "calibration_samples": n_calib,
+                                    "float32_nodes": kept_float,
                                     "label_agreement": report["label_agreement"]}},
         )
         # The .onnx first: weights are listed by their .json, which must never lack its model.

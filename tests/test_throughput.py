@@ -198,6 +198,7 @@ def test_export_quantize_int8_writes_weights_with_their_own_metadata(tmp_path):
     assert meta.extra["quantized_from"]["sha256"] == ref.meta.sha256
     assert abs(meta.extra["accuracy_drop_pp"]) < 3.0
     assert meta.metrics["accuracy"] > 0.9
+    assert meta.extra["quantization"]["float32_nodes"]  # the 1-channel first conv stayed float
     # The written weight set loads through the normal predictor path.
     from zoo.predictor import Predictor
 
