@@ -29,7 +29,7 @@ def main() -> None:
 
     from zoo.cli.bench import Workload, machine
 
-    from zoo.bench import interleaved, onnx_runner, temporary_ref, tiled_batch
+    from zoo.bench import calibration_inputs, interleaved, onnx_runner, temporary_ref, tiled_batch
     from zoo.io.files import atomic_write_text
     from zoo.quantize import FORMATS, quantize_int8
 
@@ -38,7 +38,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="zoo-int8-formats-") as tmp:
             work = Workload(args.task, "default", arch, True, Path(tmp))
             data = work.spec.load_data_for(work.ref.meta)
-            calib = {k: v[:300] for k, v in data.train.x.items()}
+            calib = calibration_inputs(work.spec, data.train, 300)
             runners = {"fp32": onnx_runner(work.timing_ref, work.spec, "cpu")}
             for fmt in FORMATS:
                 for float_image, name in ((True, fmt), (False, f"{fmt} all-int8")):

@@ -160,6 +160,7 @@ def bench_arrays(work: Workload, sizes: list[int], min_time: float, rounds: int,
                  int8_format: str, calibration: int, device: str, threads: int | None,
                  tmp: Path) -> dict[str, Any]:
     from zoo.bench import (
+        calibration_inputs,
         int8_accuracy,
         interleaved,
         keras_runners,
@@ -179,7 +180,7 @@ def bench_arrays(work: Workload, sizes: list[int], min_time: float, rounds: int,
         from zoo.quantize import quantize_int8
 
         data = spec.load_data_for(work.ref.meta)
-        calib = {k: v[:calibration] for k, v in data.train.x.items()}
+        calib = calibration_inputs(spec, data.train, calibration)
         q_path = quantize_int8(work.timing_ref.onnx, tmp / "int8.onnx", calib, int8_format)
         runners[INT8] = onnx_runner(temporary_ref(q_path, work.timing_ref.meta, "int8"), spec,
                                     device, threads)
@@ -216,7 +217,7 @@ def bench_arrays(work: Workload, sizes: list[int], min_time: float, rounds: int,
 
 def print_table(work: Workload, result: Any, accuracy: dict[str, Any] | None,
                 notes: list[str]) -> None:
-    from zoo.bench import PEAK_SIZE
+    from zoo.bench import PEAK_SIZE, loss_text
 
     ratio = result.speedups(REFERENCE)
     title = (f"{work.spec.name} / {work.ref.meta.name}: "
@@ -240,8 +241,9 @@ def print_table(work: Workload, result: Any, accuracy: dict[str, Any] | None,
     if accuracy:
         console.print(f"int8 on held-out data ({accuracy['n']} samples): {accuracy['metric']} "
                       f"{accuracy['int8']:.4f} vs fp32 {accuracy['fp32']:.4f} "
-                      f"(drop {accuracy['drop_pp']:+.2f} pp), same label on "
-                      f"{accuracy['label_agreement']:.1%}")
+                      f"({loss_text(accuracy)})" + (
+                          f", same label on {accuracy['label_agreement']:.1%}"
+                          if "label_agreement" in accuracy else ""))
     for note in notes:
         console.print(note)
 

@@ -8,8 +8,9 @@ weights/glitch/glitch-singleview-int8.onnx`` (a .keras input is exported to fp32
 calibrates activation ranges on ``--calibration-samples`` training samples of the task's
 data (re-created from the weights' metadata, or ``--data FILE``), measures the int8 model
 against fp32 on the held-out test split and writes it with its own metadata
-(sha256, metrics, ``extra.quantized_from`` and ``extra.accuracy_drop_pp``). It refuses to
-write a model that loses more than ``--max-drop`` percentage points.
+(sha256, metrics, ``extra.quantized_from`` and ``extra.int8_loss``). It refuses to write a
+model whose headline metric loses more than ``--max-drop``: percentage points of a score
+(accuracy, ROC AUC), or percent added to an error metric (scatter, MAE).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def export(
                                          "default: the source recorded in the weights."),
     fmt: str = typer.Option("qoperator", "--format", help="int8 graph format: qoperator or qdq."),
     max_drop: float = typer.Option(0.5, "--max-drop",
-                                   help="Refuse an int8 model losing more accuracy (pp)."),
+                                   help="Refuse an int8 model losing more of the headline "
+                                        "metric: pp of a score, % of an error."),
 ) -> None:
     """Export a Keras model to ONNX; refuses to write a file that does not match Keras."""
     if not model_path.is_file():
@@ -92,7 +94,13 @@ def quantize_weights(source: Path, output: Path, calibration: int, data: str | N
     """Quantize ``source`` (an .onnx with its .json) to int8, check it, write model + metadata."""
     from dataclasses import replace
 
-    from zoo.bench import compare_int8, onnx_runner, temporary_ref
+    from zoo.bench import (
+        calibration_inputs,
+        compare_int8,
+        loss_text,
+        onnx_runner,
+        temporary_ref,
+    )
     from zoo.predictor import run_split
     from zoo.quantize import image_layer_nodes, quantize_int8
     from zoo.registry import get_task
@@ -105,7 +113,7 @@ def quantize_weights(source: Path, output: Path, calibration: int, data: str | N
     fp32.verify()
     task = get_task(fp32.meta.task)
     dataset = task.load_data_for(fp32.meta, data)
-    calib = {k: v[:calibration] for k, v in dataset.train.x.items()}
+    calib = calibration_inputs(task, dataset.train, calibration)
     output.parent.mkdir(parents=True, exist_ok=True)  # staged beside it: the final rename is atomic
     with tempfile.TemporaryDirectory(prefix=".zoo-int8-", dir=output.parent) as tmp:
         staged = quantize_int8(source, Path(tmp) / output.name, calib, fmt)
@@ -113,10 +121,9 @@ def quantize_weights(source: Path, output: Path, calibration: int, data: str | N
         out8 = run_split(onnx_runner(int8, task, "cpu"), task, dataset.test)
         out32 = run_split(onnx_runner(fp32, task, "cpu"), task, dataset.test)
         report = compare_int8(task, dataset.test, out32, out8)
-        if report["drop_pp"] > max_drop:
-            fail(f"{output}: not written: int8 {report['metric']} {report['int8']:.4f} is "
-                 f"{report['drop_pp']:.2f} pp below fp32 {report['fp32']:.4f} (> --max-drop "
-                 f"{max_drop:g})")
+        if report["loss"] > max_drop:
+            fail(f"{output}: not written: int8 {report['metric']} {report['int8']:.4f} vs fp32 "
+                 f"{report['fp32']:.4f} is {loss_text(report)} (> --max-drop {max_drop:g})")
         metrics = task.evaluate(dataset.test, out8)
         n_calib = len(next(iter(calib.values())))
         kept_float = image_layer_nodes(source)
@@ -130,18 +137,21 @@ def quantize_weights(source: Path, output: Path, calibration: int, data: str | N
                    + "); metrics on the same held-out test split. " + fp32.meta.notes).strip(),
             extra={**fp32.meta.extra, "quantized_from": {"name": fp32.meta.name,
                                                           "sha256": fp32.meta.sha256},
-                   "accuracy_drop_pp": report["drop_pp"],
+                   "int8_loss": {"metric": report["metric"], "value": report["loss"],
+                                 "unit": report["loss_unit"]},
                    "quantization": {"format": fmt, "per_channel": True, "activations": "uint8",
                                     "weights": "int8", "calibration_samples": n_calib,
                                     "float32_nodes": kept_float,
-                                    "label_agreement": report["label_agreement"]}},
+                                    **{k: report[k] for k in ("label_agreement", "max_abs_diff")
+                                       if k in report}}},
         )
         # The .onnx first: weights are listed by their .json, which must never lack its model.
         staged.replace(output)
         meta.save(output.with_suffix(".json"))
+    same = report.get("label_agreement")
     console.print(f"wrote {output}: int8 {report['metric']} {report['int8']:.4f} vs fp32 "
-                  f"{report['fp32']:.4f} (int8 - fp32 = {-report['drop_pp']:+.2f} pp) on "
-                  f"{report['n']} held-out samples; same label on {report['label_agreement']:.1%}")
+                  f"{report['fp32']:.4f} ({loss_text(report)}) on {report['n']} held-out samples"
+                  + (f"; same label on {same:.1%}" if same is not None else ""))
     return report
 
 

@@ -71,13 +71,13 @@ def test_flops_of_a_keras_export_match_its_layers(tmp_path):
 
 
 def test_int8_model_agrees_with_fp32_on_most_held_out_labels(tmp_path):
-    from zoo.bench import int8_accuracy, onnx_runner, temporary_ref
+    from zoo.bench import calibration_inputs, int8_accuracy, onnx_runner, temporary_ref
     from zoo.quantize import quantize_int8
 
     ref = digits_ref()
     task = get_task("digits")
     data = task.load_data_for(ref.meta)
-    calib = {k: v[:200] for k, v in data.train.x.items()}
+    calib = calibration_inputs(task, data.train, 200)
     for fmt in ("qoperator", "qdq"):
         path = quantize_int8(ref.onnx, tmp_path / f"int8-{fmt}.onnx", calib, fmt)
         props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
@@ -85,18 +85,19 @@ def test_int8_model_agrees_with_fp32_on_most_held_out_labels(tmp_path):
         int8 = onnx_runner(temporary_ref(path, ref.meta, "int8"), task, "cpu")
         report = int8_accuracy(task, onnx_runner(ref, task, "cpu"), int8, data.test)
         assert report["label_agreement"] >= 0.95, (fmt, report)
-        assert report["drop_pp"] < 3.0, (fmt, report)
+        assert report["loss_unit"] == "pp" and report["loss"] < 3.0, (fmt, report)
 
 
 def test_image_layers_stay_float_and_the_model_asks_sessions_to_keep_them_apart(tmp_path):
     """The 1-channel first conv (+ its ReLU and pooling) stays float32; every deeper conv is
     int8; the model names the optimizer its sessions must leave out, and they do."""
+    from zoo.bench import calibration_inputs
     from zoo.predictor import _disabled_optimizers, make_session
     from zoo.quantize import DISABLED_OPTIMIZERS_KEY, image_layer_nodes, quantize_int8
 
     ref = digits_ref()
     data = get_task("digits").load_data_for(ref.meta)
-    calib = {k: v[:100] for k, v in data.train.x.items()}
+    calib = calibration_inputs(get_task("digits"), data.train, 100)
     nodes = onnx.load(str(ref.onnx)).graph.node
     first_conv = next(n for n in nodes if n.op_type == "Conv")
     kept = image_layer_nodes(ref.onnx)
@@ -114,6 +115,40 @@ def test_image_layers_stay_float_and_the_model_asks_sessions_to_keep_them_apart(
     model = onnx.load(str(all_int8))
     assert "Conv" not in [n.op_type for n in model.graph.node]
     assert DISABLED_OPTIMIZERS_KEY not in {p.key for p in model.metadata_props}
+
+
+def test_calibration_takes_only_the_model_inputs_not_the_baseline_arrays():
+    from zoo.bench import calibration_inputs
+    from zoo.task import Split
+
+    split = Split(x={"image": np.zeros((5, 33, 33, 2)), "observables": np.zeros((5, 4)),
+                     "baseline_score": np.zeros(5)}, y=np.zeros(5))
+    calib = calibration_inputs(get_task("jet-quench"), split, 3)
+    assert list(calib) == ["image"] and len(calib["image"]) == 3
+
+
+@pytest.mark.parametrize("higher_is_better, fp32, int8, loss, unit", [
+    (True, 0.90, 0.88, 2.0, "pp"),     # accuracy 2 points lower: worse
+    (True, 0.90, 0.91, -1.0, "pp"),    # better
+    (False, 0.20, 0.21, 5.0, "%"),     # scatter 5% higher: worse, not "better by 1 pp"
+    (False, 0.20, 0.19, -5.0, "%"),
+])
+def test_int8_loss_counts_a_rising_error_metric_as_a_loss(higher_is_better, fp32, int8, loss,
+                                                          unit):
+    from types import SimpleNamespace
+
+    from zoo.bench import compare_int8, loss_text
+    from zoo.task import Split
+
+    out32, out8 = [np.full((4, 1), 0.75)], [np.full((4, 1), 0.25)]
+    task = SimpleNamespace(  # evaluate() tells the two runs apart by their outputs
+        headline_metric="m", headline_higher_is_better=higher_is_better,
+        kind="classification" if higher_is_better else "regression",
+        evaluate=lambda split, out, _: {"m": fp32 if out is out32 else int8})
+    report = compare_int8(task, Split(x={}, y=np.zeros(4)), out32, out8)
+    assert report["loss"] == pytest.approx(loss) and report["loss_unit"] == unit
+    assert ("label_agreement" in report) == higher_is_better  # no "labels" for a regression
+    assert loss_text(report).endswith("worse" if loss > 0 else "better")
 
 
 def test_quantize_refuses_without_calibration_samples(tmp_path):
@@ -196,7 +231,7 @@ def test_export_quantize_int8_writes_weights_with_their_own_metadata(tmp_path):
     assert meta.sha256 == sha256_file(out) != ref.meta.sha256
     assert meta.name == "digits-cnn-int8"
     assert meta.extra["quantized_from"]["sha256"] == ref.meta.sha256
-    assert abs(meta.extra["accuracy_drop_pp"]) < 3.0
+    assert meta.extra["int8_loss"]["unit"] == "pp" and abs(meta.extra["int8_loss"]["value"]) < 3.0
     assert meta.metrics["accuracy"] > 0.9
     assert meta.extra["quantization"]["float32_nodes"]  # the 1-channel first conv stayed float
     # The written weight set loads through the normal predictor path.

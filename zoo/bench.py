@@ -193,6 +193,12 @@ def find_keras(ref: WeightsRef) -> Path | None:
 
 # ---- data for calibration and accuracy ------------------------------------------------------
 
+def calibration_inputs(task: Task, split: Split, n: int) -> dict[str, np.ndarray]:
+    """The first ``n`` samples of the model inputs in ``split`` (not the extra arrays some
+    tasks keep beside them, such as jet-quench's observables for its baseline)."""
+    return {name: split.x[name][:n] for name in task.input_names()}
+
+
 def int8_accuracy(task: Task, fp32: Runner, int8: Runner, split: Split) -> dict[str, Any]:
     """The task's headline metric for fp32 and int8 on held-out data, and their agreement."""
     return compare_int8(task, split, run_split(fp32, task, split), run_split(int8, task, split))
@@ -200,14 +206,30 @@ def int8_accuracy(task: Task, fp32: Runner, int8: Runner, split: Split) -> dict[
 
 def compare_int8(task: Task, split: Split, out32: list[np.ndarray],
                  out8: list[np.ndarray]) -> dict[str, Any]:
-    """:func:`int8_accuracy` from outputs already computed."""
+    """:func:`int8_accuracy` from outputs already computed.
+
+    ``loss`` is how much worse int8 is (negative: better): percentage points of a score
+    (accuracy, ROC AUC), or percent of an error metric (scatter, MAE) that int8 adds.
+    """
     from zoo.quantize import agreement
 
     metric = task.headline_metric
     m32 = float(task.evaluate(split, out32, None)[metric])
     m8 = float(task.evaluate(split, out8, None)[metric])
-    return {"metric": metric, "n": len(split), "fp32": m32, "int8": m8,
-            "drop_pp": 100.0 * (m32 - m8), **agreement(out32, out8)}
+    if task.headline_higher_is_better:
+        loss, unit = 100.0 * (m32 - m8), "pp"
+    else:
+        loss, unit = 100.0 * (m8 - m32) / abs(m32), "%"
+    return {"metric": metric, "n": len(split), "fp32": m32, "int8": m8, "loss": loss,
+            "loss_unit": unit, **agreement(out32, out8, labels=task.kind != "regression")}
+
+
+def loss_text(report: Mapping[str, Any]) -> str:
+    """A :func:`compare_int8` loss in words: "0.23 pp worse", "2.10% worse", "no change"."""
+    loss, unit = report["loss"], report["loss_unit"]
+    if loss == 0:
+        return "no change"
+    return f"{abs(loss):.2f}{' ' if unit == 'pp' else ''}{unit} {'worse' if loss > 0 else 'better'}"
 
 
 # ---- the file path ----------------------------------------------------------------------------

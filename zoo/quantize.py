@@ -185,9 +185,13 @@ def _copy_metadata(source: Path, target: Path, fmt: str, keep_float: list[str]) 
     onnx.save(model, str(target))
 
 
-def agreement(fp32: list[np.ndarray], int8: list[np.ndarray]) -> dict[str, Any]:
-    """How far int8 outputs are from fp32: label agreement and largest probability change."""
+def agreement(fp32: list[np.ndarray], int8: list[np.ndarray],
+              labels: bool = True) -> dict[str, Any]:
+    """How far int8 outputs are from fp32: the largest change of the first output and, for
+    classifiers (``labels``), the share of samples given the same label."""
     a, b = np.asarray(fp32[0]), np.asarray(int8[0])
+    if not labels:
+        return {"max_abs_diff": float(np.max(np.abs(a - b)))}
     if a.ndim == 2 and a.shape[1] > 1:
         same = float(np.mean(a.argmax(1) == b.argmax(1)))
     else:

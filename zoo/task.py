@@ -146,6 +146,8 @@ class Task:
     recipe: ClassVar[Recipe] = Recipe()
     default_arch: ClassVar[str] = ""
     headline_metric: ClassVar[str] = "accuracy"
+    #: False for error metrics (scatter, MAE): int8 checks and reports then count a rise as a loss
+    headline_higher_is_better: ClassVar[bool] = True
     default_weights: ClassVar[str] = ""
     #: extra ``--name value`` options that ``zoo predict`` accepts for this task, with types
     predict_options: ClassVar[dict[str, type]] = {}

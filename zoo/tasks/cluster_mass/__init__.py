@@ -50,6 +50,7 @@ class ClusterMass(Task):
     default_arch = "cnn"
     default_weights = "cluster-mass-cnn"
     headline_metric = "scatter_dex"
+    headline_higher_is_better = False
     predict_options = {"z": float}
     reference = ("Seed 003: residual std ~0.20 dex (dropout 0.2, L2 1e-4). Ntampaka et al. 2019: "
                  "CNN 12% scatter vs 15-18% for core-excised L_X; Ho et al. 2023: 16-18%.")
