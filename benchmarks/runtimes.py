@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODELS = "glitch-chirp@glitch-chirp,glitch:singleview,digits@digits-cnn"
+DEFAULT_MODELS = ("glitch-chirp@glitch-chirp,glitch:singleview,digits@digits-cnn,"
+                  "jet-quench@jet-quench-inception,cluster-mass@cluster-mass-cnn")
 TARGETS = {"fp32_vs_predict_256": 2.5, "fp32_vs_predict_1": 10.0, "peak_fraction_256": 0.80,
            "int8_vs_fp32": 1.8, "int8_loss": 0.5}
 
