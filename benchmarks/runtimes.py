@@ -1,4 +1,4 @@
-"""onnxruntime fp32 / int8 vs Keras predict / call on the glitch CNNs (and digits).
+"""onnxruntime fp32 / int8 vs Keras predict / call on every shipped task's reference weights.
 
 Each model is measured by ``zoo bench`` in its own process (runtimes interleaved, the float32
 matmul peak measured in the same rounds); the JSON records land in benchmarks/results/ and

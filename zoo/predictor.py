@@ -219,18 +219,20 @@ class Model:
         return binding.copy_outputs_to_cpu()
 
 
-#: Input bytes per onnxruntime call on CPU (measured on the glitch CNNs, see
-#: docs/benchmarks.md): slices of 8-11 spectrograms ran as fast as or up to 30% faster than
-#: slices of 33 or whole 256-batches, most for int8, whose smaller activations stay in L2.
-MICRO_BATCH_BYTES = 1 << 20
+#: Input bytes per onnxruntime call on CPU. Measured through ``Model.run`` at batch 64/256
+#: (docs/benchmarks.md): slices of 8 samples ran as fast as or faster than bigger ones for
+#: every conv net with real images (glitch, jet-quench: 10,273 vs 6,159 images/s for slices of
+#: 120, cluster-mass), whose activations then stay in L2; only tiny inputs (digits' 8x8) want
+#: big slices, where the ~15 us per call dominates. 64 KiB gives both.
+MICRO_BATCH_BYTES = 64 << 10
 
 
 def default_micro_batch(shapes: list[list[Any]]) -> int:
-    """Samples per onnxruntime call on CPU: about 1 MiB of float32 input, within [8, 256].
+    """Samples per onnxruntime call on CPU: about 64 KiB of float32 input, within [8, 256].
 
     ``shapes`` are the graph's per-sample input shapes (the model's own, so that the glitch
-    multi-view mosaic counts four times a spectrogram). The glitch spectrograms (95 kB) give
-    11; tiny inputs (digits, 256 B) go in batches of 256, where per-call overhead dominates.
+    multi-view mosaic counts four times a spectrogram). Glitch spectrograms (95 kB), jet
+    images (8.7 kB) and cluster images get the floor of 8; digits (256 B) get 256.
     """
     per_sample = 4 * sum(int(np.prod([d if isinstance(d, int) else 1 for d in shape]))
                          for shape in shapes)
