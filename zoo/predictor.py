@@ -70,7 +70,8 @@ def providers_for(device: Device) -> list[str]:
 
 
 def make_session(onnx_path: str | Path, device: Device = "auto", threads: int | None = None,
-                 *, fp16: bool = False, spinning: bool = True) -> Any:
+                 *, fp16: bool = False, spinning: bool = True,
+                 disabled_optimizers: list[str] | None = None) -> Any:
     """An InferenceSession with deliberate options.
 
     Full graph optimisation (on x86 this turns convolutions into onnxruntime's blocked NCHWc
@@ -81,7 +82,9 @@ def make_session(onnx_path: str | Path, device: Device = "auto", threads: int | 
     ``fp16=True`` converts the graph to float16 (inputs and outputs stay float32) for the
     CUDA provider, where tensor cores make it worthwhile; it is ignored on CPU.
     Optimizers the model's metadata names under ``zoo.onnxruntime.disabled_optimizers`` are
-    left out (the int8 models ask that of QDQ propagation: :mod:`zoo.quantize`).
+    left out (the int8 models ask that of QDQ propagation: :mod:`zoo.quantize`). They are
+    known only once a session has read the model, so such a model is loaded twice, unless
+    the caller passes ``disabled_optimizers`` from a session it already has.
     """
     import onnxruntime as ort
 
@@ -97,12 +100,13 @@ def make_session(onnx_path: str | Path, device: Device = "auto", threads: int | 
     try:
         if fp16 and providers[0] == "CUDAExecutionProvider":
             source = _float16_model(onnx_path)
-        session = ort.InferenceSession(source, options, providers=providers)
-        disabled = _disabled_optimizers(session)
-        if disabled:  # known only once the model is read: build it again without them
-            session = ort.InferenceSession(source, options, providers=providers,
-                                           disabled_optimizers=disabled)
-        return session
+        if disabled_optimizers is None:
+            session = ort.InferenceSession(source, options, providers=providers)
+            disabled_optimizers = _disabled_optimizers(session)
+            if not disabled_optimizers:
+                return session
+        return ort.InferenceSession(source, options, providers=providers,
+                                    disabled_optimizers=disabled_optimizers)
     except ZooError:
         raise
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
@@ -196,7 +200,9 @@ class Model:
     def _data_parallel(self) -> tuple[ThreadPoolExecutor, list[Any]]:
         """One single-threaded session per core and a pool to drive them (made on first use)."""
         if self._pool is None:
-            self._replicas = [make_session(self.ref.onnx, "cpu", 1) for _ in range(self._cores)]
+            disabled = _disabled_optimizers(self.session)  # read once, not per replica
+            self._replicas = [make_session(self.ref.onnx, "cpu", 1, disabled_optimizers=disabled)
+                              for _ in range(self._cores)]
             self._pool = ThreadPoolExecutor(self._cores, thread_name_prefix="zoo-ort")
         return self._pool, self._replicas
 
