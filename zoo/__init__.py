@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from zoo.predictor import Predictor, load  # noqa: E402
 from zoo.registry import get_task, list_models, list_tasks, register_model, register_task  # noqa: E402

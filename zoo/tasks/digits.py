@@ -40,7 +40,7 @@ class Digits(Task):
                     batch_size=32, early_stopping_patience=15, monitor="val_loss", seed=0)
     default_arch = "cnn"
     default_weights = "digits-cnn"
-    reference = "scikit-learn SVC(gamma=0.001) on the same split (see docs/models/digits.md)"
+    reference = "scikit-learn SVC(gamma=0.001) on the same split (see zoo/cards/digits.md)"
 
     def read(self, sample: Sample, options: Mapping[str, Any]) -> dict[str, np.ndarray]:
         image = open_sized(sample.sources[0], (8, 8), "digits", ACCEPTED_MODES)

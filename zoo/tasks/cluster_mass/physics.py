@@ -1,6 +1,6 @@
 """Physics behind the cluster-mass simulator: cosmology, mass function, scaling relations, spectra.
 
-Every number here is a documented, literature-grounded choice (see docs/models/cluster-mass.md,
+Every number here is a documented, literature-grounded choice (see zoo/cards/cluster-mass.md,
 "Simulator parameters"); nothing is fitted to make the network look good. Units: masses are
 M500c in M_sun, distances in Mpc, energies in keV, luminosities in erg/s, h = 0.7 throughout.
 """

@@ -10,7 +10,7 @@ Gaussian PSF -> sky + particle background -> Poisson counts.
 
 Determinism: clusters are made in fixed chunks, each from its own ``SeedSequence`` child,
 so the catalogue depends only on ``seed`` and the options, never on the worker count.
-Every parameter is documented in docs/models/cluster-mass.md ("Simulator parameters").
+Every parameter is documented in zoo/cards/cluster-mass.md ("Simulator parameters").
 """
 
 from __future__ import annotations

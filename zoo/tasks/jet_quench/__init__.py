@@ -59,7 +59,7 @@ class JetQuench(Task):
     default_weights = "jet-quench-inception"
     headline_metric = "roc_auc"
     reference = ("seed 001: best validation ROC AUC ~0.72 (Inception, 2 modules, 3 towers), "
-                 "VGG 0.63-0.69, on JEWEL-like samples; see docs/models/jet-quench.md")
+                 "VGG 0.63-0.69, on JEWEL-like samples; see zoo/cards/jet-quench.md")
 
     # ---- inference ----------------------------------------------------------------------
     def samples(self, items: Iterable[str], options: Mapping[str, Any]) -> Iterator[Sample]:

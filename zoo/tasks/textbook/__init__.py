@@ -2,7 +2,7 @@
 
 mnist and fashion-mnist (dense and CNN models), cifar10 (CNN with dropout), imdb and reuters
 (multi-hot dense nets, text prediction without TensorFlow) and boston-housing (regression with
-K-fold validation through ``zoo kfold``). See docs/models/textbook.md.
+K-fold validation through ``zoo kfold``). See zoo/cards/textbook.md.
 """
 
 from zoo.tasks.textbook import boston, cifar10, imdb, mnist, reuters

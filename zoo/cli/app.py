@@ -26,6 +26,22 @@ def _register_commands() -> None:
             module.register(app)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from zoo import __version__
+
+        typer.echo(f"zoo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Trained models for scientific image tasks: predict, train, evaluate, export, benchmark."""
+
+
 _register_commands()
 
 

@@ -3,8 +3,8 @@
 fp32: ``zoo export run/model.keras -o model.onnx`` refuses to write a file that does not
 reproduce Keras within ``--atol``.
 
-int8: ``zoo export weights/glitch/glitch-singleview.onnx --quantize int8 -o
-weights/glitch/glitch-singleview-int8.onnx`` (a .keras input is exported to fp32 first)
+int8: ``zoo export zoo/pretrained/glitch/glitch-singleview.onnx --quantize int8 -o
+zoo/pretrained/glitch/glitch-singleview-int8.onnx`` (a .keras input is exported to fp32 first)
 calibrates activation ranges on ``--calibration-samples`` training samples of the task's
 data (re-created from the weights' metadata, or ``--data FILE``), measures the int8 model
 against fp32 on the held-out test split and writes it with its own metadata
