@@ -1,0 +1,159 @@
+"""Weight sets on the Hugging Face Hub: ``hf://ORG/REPO[@REVISION][/NAME]`` and ``zoo pull``.
+
+A zoo model repository holds weight sets in the zoo's own layout, at its top level:
+``<name>.onnx`` + ``<name>.json`` (+ ``<name>.weights.h5`` for fine-tuning) and a
+``README.md`` model card (:mod:`zoo.publish` writes them). Everything goes through
+huggingface_hub's own cache (``$HF_HOME/hub``), so a revision downloaded once loads again
+with ``HF_HUB_OFFLINE=1`` or with no network at all; what is not cached is said in one line.
+
+After every download the ONNX file is checked against the sha256 in its metadata, and the
+metadata handed on records where it came from (``hub``: repo, requested revision, resolved
+commit), so a result can always be traced to one commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from zoo.errors import MissingExtraError, WeightsError
+from zoo.weights import (
+    KERAS_WEIGHTS_SUFFIX,
+    METADATA_SUFFIX,
+    WeightSet,
+    read_folder,
+    sha256_file,
+)
+
+SCHEME = "hf://"
+#: the files that ``--weights hf://...`` needs to predict; ``zoo pull`` takes everything
+INFERENCE_FILES = ("*.onnx", "*" + METADATA_SUFFIX)
+CARD_FILE = "README.md"
+
+
+@dataclass(frozen=True)
+class HubRef:
+    """A parsed ``[hf://]ORG/REPO[@REVISION][/NAME]``."""
+
+    repo_id: str
+    revision: str | None = None
+    name: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return SCHEME + self.repo_id + (f"@{self.revision}" if self.revision else "") + (
+            f"/{self.name}" if self.name else "")
+
+
+def is_hub_uri(text: str) -> bool:
+    return str(text).startswith(SCHEME)
+
+
+def parse(text: str) -> HubRef:
+    """``hf://ORG/REPO@REV/NAME`` (the scheme is optional) -> :class:`HubRef`."""
+    body = text[len(SCHEME):] if is_hub_uri(text) else text
+    parts = body.split("/")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise WeightsError(f"{text}: not a Hub reference; expected [hf://]ORG/REPO[@REVISION][/NAME]")
+    repo, _, revision = parts[1].partition("@")
+    if not repo or (_ and not revision):
+        raise WeightsError(f"{text}: empty repository or revision; expected ORG/REPO[@REVISION]")
+    return HubRef(f"{parts[0]}/{repo}", revision or None, parts[2] if len(parts) == 3 else None)
+
+
+def _hub() -> Any:
+    try:
+        import huggingface_hub
+    except ImportError:
+        raise MissingExtraError("loading weights from the Hugging Face Hub", "hub") from None
+    return huggingface_hub
+
+
+def download(ref: HubRef, patterns: tuple[str, ...] | None = INFERENCE_FILES) -> Path:
+    """The repository snapshot at ``ref.revision`` in huggingface_hub's cache (downloading
+    what is missing unless offline); its folder name is the resolved commit."""
+    hub = _hub()
+    errors = hub.errors
+    try:
+        folder = hub.snapshot_download(ref.repo_id, revision=ref.revision,
+                                       allow_patterns=list(patterns) if patterns else None)
+    except errors.RevisionNotFoundError:
+        raise WeightsError(f"{ref.uri}: the Hub repository has no revision "
+                           f"{ref.revision!r}") from None
+    except errors.RepositoryNotFoundError:
+        raise WeightsError(f"{ref.uri}: no such Hub repository (or it is private: set HF_TOKEN)"
+                           ) from None
+    except errors.LocalEntryNotFoundError:
+        raise WeightsError(not_cached_message(ref)) from None
+    except (errors.HfHubHTTPError, OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(f"{ref.uri}: download failed ({reason[:160]})") from None
+    return Path(folder)
+
+
+def not_cached_message(ref: HubRef) -> str:
+    from huggingface_hub import constants
+
+    where = "HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else "the Hub is unreachable"
+    revision = f"revision {ref.revision!r}" if ref.revision else "its main branch"
+    return (f"{ref.uri}: not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and {where}; "
+            f"{ref.repo_id} at {revision} was never downloaded here: run `zoo pull "
+            f"{ref.repo_id}{'@' + ref.revision if ref.revision else ''}` where the Hub is reachable")
+
+
+def weight_sets(ref: HubRef, folder: Path) -> list[WeightSet]:
+    """The weight sets of a snapshot (just ``ref.name`` when given), checked and stamped with
+    their Hub origin."""
+    sets = read_folder(folder)
+    if ref.name:
+        sets = [s for s in sets if s.meta.name == ref.name or s.onnx.stem == ref.name]
+    if not sets:
+        what = f"weight set {ref.name!r}" if ref.name else "weight sets (<name>.onnx + <name>.json)"
+        raise WeightsError(f"{ref.uri}: the repository holds no {what} at commit {folder.name}")
+    commit = folder.name
+    stamped = []
+    for found in sets:
+        uri = f"{SCHEME}{ref.repo_id}@{commit}/{found.meta.name}"
+        actual = sha256_file(found.onnx)
+        if actual != found.meta.sha256:
+            raise WeightsError(
+                f"{uri}: downloaded {found.onnx.name} has sha256 {actual[:12]}..., its metadata "
+                f"says {found.meta.sha256[:12]}...: corrupt; delete {found.onnx.resolve()} and "
+                "pull again")
+        hub = {"repo": ref.repo_id, "revision": ref.revision or "main", "commit": commit,
+               "uri": uri}
+        stamped.append(WeightSet(found.onnx, replace(found.meta, hub=hub)))
+    return stamped
+
+
+def resolve(uri: str, task: str) -> WeightSet:
+    """The weight set ``hf://ORG/REPO[@REV][/NAME]`` of ``task`` from the Hub cache."""
+    ref = parse(uri)
+    sets = [s for s in weight_sets(ref, download(ref)) if s.meta.task == task]
+    if not sets:
+        raise WeightsError(f"{uri}: holds no weights of task {task!r}")
+    if len(sets) > 1:
+        names = ", ".join(s.meta.name for s in sets)
+        raise WeightsError(f"{uri}: holds several weight sets of {task} ({names}); add /NAME")
+    return sets[0]
+
+
+def pull(text: str, force: bool = False) -> list[Path]:
+    """Download ``ORG/REPO[@REV][/NAME]`` through the Hub cache and install its weight sets
+    (ONNX, metadata with the resolved commit, Keras weights, model card) into the user
+    weights folder; returns the installed ONNX files."""
+    from zoo.publish import install
+
+    ref = parse(text)
+    folder = download(ref, patterns=None)
+    card = folder / CARD_FILE
+    installed = []
+    for found in weight_sets(ref, folder):
+        stem = found.onnx.name[: -len(".onnx")]
+        keras_weights = found.onnx.with_name(stem + KERAS_WEIGHTS_SUFFIX)
+        installed.append(install(found.onnx, found.meta, found.meta.name, force=force,
+                                 keras_weights=keras_weights if keras_weights.is_file() else None,
+                                 card=card.read_text() if card.is_file() else None))
+    return installed
+
