@@ -15,7 +15,7 @@ from zoo.weights import list_weights, resolve
 
 def test_digits_is_registered_with_architectures():
     assert "digits" in zoo.list_tasks()
-    assert {"cnn", "dense"} <= set(zoo.list_models("digits"))
+    assert {"cnn", "dense"} <= set(zoo.list_models(task="digits"))
     assert "digits/cnn" in zoo.list_models()
 
 

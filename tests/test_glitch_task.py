@@ -209,7 +209,7 @@ def test_arch_or_view_option_picks_the_view():
 
 # ---- models --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("task, arch", [("glitch", a) for a in list_models("glitch")]
+@pytest.mark.parametrize("task, arch", [("glitch", a) for a in list_models(task="glitch")]
                          + [("glitch-chirp", "small-cnn")])
 def test_architecture_builds_runs_and_exports(tmp_path, task, arch):
     from zoo.export import export_onnx

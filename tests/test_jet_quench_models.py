@@ -21,7 +21,7 @@ SMALL = {  # the smallest member of each family keeps the test fast on a shared 
 
 
 def test_every_seed_architecture_is_registered():
-    assert set(SMALL) == set(zoo.list_models("jet-quench"))
+    assert set(SMALL) == set(zoo.list_models(task="jet-quench"))
     for arch in SMALL:
         assert get_architecture("jet-quench", arch).search_space is not None
 

@@ -33,10 +33,10 @@ def trainable(model) -> int:
 
 
 def test_registry_lists_the_book_models() -> None:
-    assert list_models("mnist") == ["cnn", "dense-512", "dense-relu", "dense-sigmoid"]
-    assert list_models("fashion-mnist") == list_models("mnist")
+    assert list_models(task="mnist") == ["cnn", "dense-512", "dense-relu", "dense-sigmoid"]
+    assert list_models(task="fashion-mnist") == list_models(task="mnist")
     assert {(t, a) for t in ("mnist", "cifar10", "imdb", "reuters", "boston-housing")
-            for a in list_models(t)} == set(BOOK_PARAMS)
+            for a in list_models(task=t)} == set(BOOK_PARAMS)
     assert get_task("imdb").kind == "binary" and get_task("imdb").classes == ("negative", "positive")
     assert get_task("boston-housing").kind == "regression"
 

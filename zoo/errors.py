@@ -18,6 +18,10 @@ class UnknownNameError(ZooError, KeyError):
         return self.args[0]
 
 
+class DuplicateNameError(ZooError, ValueError):
+    """A task, architecture or weight set registered under a name that is already taken."""
+
+
 class InputError(ZooError):
     """A file (or field inside one) that cannot be used; names the file and the problem."""
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from zoo.errors import InputError, WeightsError, ZooError
 from zoo.task import Sample, Split, Task
-from zoo.weights import WeightsRef, resolve
+from zoo.weights import WeightSet, resolve
 
 Device = str  # "auto" | "cpu" | "gpu"
 
@@ -142,13 +142,15 @@ class Model:
     I/O binding, so that each batch is copied once each way.
     """
 
-    def __init__(self, task: Task, ref: WeightsRef, device: Device = "auto",
+    def __init__(self, task: Task, ref: WeightSet, device: Device = "auto",
                  threads: int | None = None, verify: bool = True, *, fp16: bool = False,
                  spinning: bool = True, micro_batch: int | None = None):
         if verify:
             ref.verify()
+        ref.check_task(task.name, task.preprocessing)
         self.task, self.ref, self.meta = task, ref, ref.meta
         self.session = make_session(ref.onnx, device, threads, fp16=fp16, spinning=spinning)
+        ref.check_graph([(o.name, o.shape) for o in self.session.get_outputs()])
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.micro_batch = micro_batch or default_micro_batch(
@@ -180,6 +182,16 @@ class Model:
                    for session, lo, hi in zip(replicas, bounds[:-1], bounds[1:], strict=False)]
         parts = [f.result() for f in futures]
         return [np.concatenate(outs) for outs in zip(*parts, strict=True)]
+
+    def decode(self, outputs: list[np.ndarray], top_k: int = 1) -> list[dict[str, Any] | None]:
+        """Results decoded with the weights' own classes; None for a sample whose outputs are
+        not finite (never reported as a result). Outputs that break their declared kind
+        (probabilities outside [0, 1], softmax rows not summing to one) refuse the weights."""
+        finite = self.ref.check_outputs(outputs)
+        if finite.all():
+            return list(self.task.decode(outputs, top_k, self.meta))
+        decoded = iter(self.task.decode([o[finite] for o in outputs], top_k, self.meta))
+        return [next(decoded) if ok else None for ok in finite]
 
     def check_shapes(self, inputs: Mapping[str, np.ndarray], what: str = "") -> None:
         """Raise a one-line ZooError when a batch does not fit the graph's input shapes."""
@@ -284,7 +296,11 @@ class Predictor:
         results: list[dict[str, Any]] = []
         for start in range(0, n, batch_size):
             batch = {k: v[start:start + batch_size] for k, v in inputs.items()}
-            results.extend(self.task.decode(self.model.run(batch), top_k))
+            for i, result in enumerate(self.model.decode(self.model.run(batch), top_k)):
+                if result is None:
+                    raise WeightsError(f"weights {self.model.ref.tag} gave a non-finite output "
+                                       f"for sample {start + i}")
+                results.append(result)
         return results
 
     def predict(self, items: Iterable[str | Path] | str | Path, top_k: int = 1,
@@ -360,8 +376,12 @@ class Predictor:
         names = self.task.input_names()
         stacked = {name: np.stack([arrays[name] for _, arrays in batch]) for name in names}
         model.check_shapes(stacked, group)
-        decoded = self.task.decode(model.run(stacked), top_k)
+        decoded = model.decode(model.run(stacked), top_k)
         for (sample, arrays), result in zip(batch, decoded, strict=True):
+            if result is None:
+                yield Prediction(sample.key, error=f"{sample.key}: weights {model.ref.tag} gave a "
+                                 "non-finite output (NaN or inf) for it")
+                continue
             # Keys starting with "_" are notes from the reader (e.g. which input kind it saw).
             notes = {k[1:]: v for k, v in arrays.items() if k.startswith("_")}
             yield Prediction(sample.key, result, weights=model.meta.name, notes=notes)

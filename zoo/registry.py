@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
-from zoo.errors import UnknownNameError
+from zoo.errors import DuplicateNameError, UnknownNameError
 from zoo.task import Task
 
 T = TypeVar("T", bound=type[Task])
@@ -44,7 +44,14 @@ class Architecture:
 
 
 def register_task(cls: T) -> T:
-    """Class decorator: instantiate and register a :class:`Task` subclass under ``cls.name``."""
+    """Class decorator: instantiate and register a :class:`Task` subclass under ``cls.name``.
+
+    A second task under a name already taken is an error, never a silent replacement.
+    """
+    if cls.name in _TASKS:
+        taken = type(_TASKS[cls.name])
+        raise DuplicateNameError(f"task {cls.name!r} is already registered by "
+                                 f"{taken.__module__}.{taken.__qualname__}")
     _TASKS[cls.name] = cls()
     _ARCHS.setdefault(cls.name, {})
     return cls
@@ -66,7 +73,12 @@ def register_model(
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         doc = description or ((fn.__doc__ or "").strip().splitlines() or [""])[0]
-        _ARCHS.setdefault(task, {})[name] = Architecture(
+        archs = _ARCHS.setdefault(task, {})
+        if name in archs:
+            taken = archs[name].build
+            raise DuplicateNameError(f"architecture {task}/{name} is already registered by "
+                                     f"{taken.__module__}.{taken.__qualname__}")
+        archs[name] = Architecture(
             task, name, fn, doc, dict(defaults), search_space, dict(recipe or {})
         )
         return fn
@@ -109,13 +121,19 @@ def get_task(name: str) -> Task:
     return _TASKS[name]
 
 
-def list_models(task: str | None = None, pattern: str = "*") -> list[str]:
-    """Architecture names of ``task``, or ``task/arch`` names of every task."""
+def list_models(pattern: str = "*", task: str | None = None) -> list[str]:
+    """Registered models as ``task/arch`` names, like ``timm.list_models("*cnn*")``.
+
+    ``pattern`` is a glob matched against ``task/arch``, the task name and the architecture
+    name, so ``"*cnn*"``, ``"glitch/*"`` and ``"digits"`` all work. With ``task`` the result
+    is that task's architecture names alone (an unknown task lists the valid ones).
+    """
     discover()
-    if task is None:
-        return sorted(f"{t}/{a}" for t, archs in _ARCHS.items() for a in archs if fnmatch.fnmatch(a, pattern))
-    get_task(task)
-    return sorted(a for a in _ARCHS[task] if fnmatch.fnmatch(a, pattern))
+    if task is not None:
+        get_task(task)
+        return sorted(a for a in _ARCHS[task] if fnmatch.fnmatch(a, pattern))
+    return sorted(f"{t}/{a}" for t, archs in _ARCHS.items() for a in archs
+                  if any(fnmatch.fnmatch(text, pattern) for text in (f"{t}/{a}", t, a)))
 
 
 def get_architecture(task: str, arch: str | None = None) -> Architecture:

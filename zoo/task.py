@@ -35,6 +35,16 @@ class InputSpec:
 
 
 @dataclass(frozen=True)
+class OutputSpec:
+    """One model output: how to read it (``zoo.weights.OUTPUT_KINDS``) and what it means."""
+
+    name: str
+    kind: str  # "softmax" | "sigmoid" | "regression" | "gaussian" (mean, log sigma)
+    width: int
+    meaning: str = ""
+
+
+@dataclass(frozen=True)
 class Recipe:
     """How a model is trained: plain data, overridable from the CLI, stored with the weights."""
 
@@ -153,6 +163,8 @@ class Task:
     predict_options: ClassVar[dict[str, type]] = {}
     #: what the seed or textbook reports for comparison, shown by ``zoo info``
     reference: ClassVar[str] = ""
+    #: the model's outputs; empty derives one output from ``kind`` (see :meth:`output_specs`)
+    outputs: ClassVar[tuple[OutputSpec, ...]] = ()
 
     # ---- inference side (no TensorFlow) -------------------------------------------------
     def samples(self, items: Iterable[str], options: Mapping[str, Any]) -> Iterator[Sample]:
@@ -172,15 +184,21 @@ class Task:
         """
         raise NotImplementedError
 
-    def decode(self, outputs: list[np.ndarray], top_k: int = 1) -> list[dict[str, Any]]:
-        """Batch of raw model outputs -> one result dict per sample."""
+    def decode(self, outputs: list[np.ndarray], top_k: int = 1,
+               meta: WeightsMeta | None = None) -> list[dict[str, Any]]:
+        """Batch of raw model outputs -> one result dict per sample.
+
+        ``meta`` is the metadata of the weights that produced ``outputs``: their classes
+        (not the task's) name the labels, so weights trained on other classes decode right.
+        """
         if self.kind == "regression":
             return [{"value": float(v)} for v in outputs[0].reshape(len(outputs[0]), -1)[:, 0]]
+        classes = tuple(meta.classes) if meta is not None else self.classes
         probs = outputs[0]
         if self.kind == "binary" or probs.shape[-1] == 1:
             p = probs.reshape(-1)
-            positive = self.classes[1] if len(self.classes) == 2 else "positive"
-            negative = self.classes[0] if len(self.classes) == 2 else "negative"
+            positive = classes[1] if len(classes) == 2 else "positive"
+            negative = classes[0] if len(classes) == 2 else "negative"
             return [
                 {"label": positive if q >= 0.5 else negative, "probability": float(q if q >= 0.5 else 1 - q),
                  "score": float(q)}
@@ -189,7 +207,7 @@ class Task:
         order = np.argsort(-probs, axis=1)[:, : max(1, top_k)]
         results = []
         for row, idx in zip(probs, order, strict=True):
-            top = [{"label": self.classes[i], "probability": float(row[i])} for i in idx]
+            top = [{"label": classes[i], "probability": float(row[i])} for i in idx]
             results.append({"label": top[0]["label"], "probability": top[0]["probability"], "top": top})
         return results
 
@@ -250,6 +268,21 @@ class Task:
     # ---- description ----------------------------------------------------------------------
     def input_names(self) -> list[str]:
         return [spec.name for spec in self.inputs]
+
+    def output_specs(self, graph_outputs: list[tuple[str, int]]) -> list[dict[str, Any]]:
+        """The ``outputs`` metadata of a model whose graph has these (name, width) outputs.
+
+        A task that declares :attr:`outputs` gets those (under the graph's names); otherwise
+        ``kind`` decides: classification -> softmax, binary -> sigmoid, regression -> values.
+        """
+        kind = {"classification": "softmax", "binary": "sigmoid"}.get(self.kind, "regression")
+        declared = self.outputs or tuple(OutputSpec("", kind, width) for _, width in graph_outputs)
+        meaning = {"softmax": "probability of each class, in the order of classes",
+                   "sigmoid": f"probability of {self.classes[-1] if self.classes else 'the positive class'}",
+                   "regression": "predicted value"}
+        return [{"name": name, "kind": spec.kind, "width": int(width),
+                 "meaning": spec.meaning or meaning.get(spec.kind, "")}
+                for (name, width), spec in zip(graph_outputs, declared, strict=True)]
 
     def describe(self) -> dict[str, Any]:
         return {

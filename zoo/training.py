@@ -26,7 +26,7 @@ from zoo.io.files import atomic_write_text
 from zoo.registry import Architecture, get_architecture, get_task
 from zoo.reports import history_plot
 from zoo.task import Dataset, Recipe, Split, Task
-from zoo.weights import WeightsMeta, sha256_file
+from zoo.weights import WeightsMeta, graph_outputs, sha256_file
 
 
 def require_keras() -> Any:
@@ -278,6 +278,7 @@ def finish_run(task: Task, arch: str, model: Any, dataset: Dataset, recipe: Reci
         task=task.name, arch=arch, name=name, classes=list(task.classes),
         inputs=[{"name": t.name, "shape": [int(d) for d in t.shape[1:]], "dtype": "float32"}
                 for t in model.inputs],
+        outputs=task.output_specs(graph_outputs(onnx_path)),
         preprocessing=task.preprocessing, metrics=metrics, command=command,
         data_source=dataset.source, num_params=int(model.count_params()),
         sha256=sha256_file(onnx_path), recipe=recipe.to_dict(),

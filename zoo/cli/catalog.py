@@ -6,8 +6,8 @@ import json
 
 import typer
 from rich.table import Table
-from zoo.cli.common import console, friendly_errors
 
+from zoo.cli.common import console, friendly_errors
 from zoo.registry import get_task, list_models, list_tasks
 from zoo.weights import list_weights
 
@@ -25,7 +25,7 @@ def list_command(pattern: str = typer.Argument("*", help="Glob over task names."
         table.add_column(col, overflow="fold")
     for name in list_tasks(pattern):
         task = get_task(name)
-        archs = ", ".join(list_models(name))
+        archs = ", ".join(list_models(task=name))
         shipped = list_weights(name)
         if not shipped:
             table.add_row(name, task.kind, archs, "recipe only", "-", "-")
@@ -48,7 +48,7 @@ def info(task: str = typer.Argument(...), as_json: bool = typer.Option(False, "-
 
     spec = get_task(task)
     data = spec.describe()
-    data["architectures"] = {a: get_architecture(task, a).description for a in list_models(task)}
+    data["architectures"] = {a: get_architecture(task, a).description for a in list_models(task=task)}
     data["weights"] = [
         {k: v for k, v in vars(ref.meta).items() if k not in ("inputs",)} for ref in list_weights(task)
     ]

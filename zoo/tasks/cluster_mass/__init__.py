@@ -16,7 +16,7 @@ import numpy as np
 
 from zoo.errors import InputError
 from zoo.registry import register_task
-from zoo.task import Dataset, InputSpec, Recipe, Sample, Split, Task
+from zoo.task import Dataset, InputSpec, OutputSpec, Recipe, Sample, Split, Task
 from zoo.tasks.cluster_mass import formats, metrics
 from zoo.tasks.cluster_mass import models as _models  # noqa: F401  (registers architectures)
 
@@ -35,6 +35,8 @@ class ClusterMass(Task):
         InputSpec("redshift", (1,), description="cluster redshift"),
     )
     preprocessing = formats.PREPROCESSING
+    outputs = (OutputSpec("log10_M500", "gaussian", 2,
+                          "mean and natural-log standard deviation of log10 M500 [Msun]"),)
     preprocessing_doc = (
         "A FITS cube of photon counts, (10, 50, 50) or (50, 50, 10), 16 arcsec pixels, bands "
         "with edges 0.2,0.3,0.5,0.7,1.0,1.4,2.0,2.8,4.0,5.6,8.0 keV, is put bands-last and "
@@ -65,7 +67,8 @@ class ClusterMass(Task):
             out["_note"] = f"z={z:g} outside the training range {Z_TRAINED[0]}-{Z_TRAINED[1]}"
         return out
 
-    def decode(self, outputs: list[np.ndarray], top_k: int = 1) -> list[dict[str, Any]]:
+    def decode(self, outputs: list[np.ndarray], top_k: int = 1,
+               meta: Any = None) -> list[dict[str, Any]]:
         raw = np.asarray(outputs[0], np.float64).reshape(-1, 2)
         results = []
         for mu, log_sigma in raw:

@@ -86,7 +86,8 @@ class BostonHousing(Task):
             raise InputError(sample.key, "features contain NaN or inf")
         return {"features": values}
 
-    def decode(self, outputs: list[np.ndarray], top_k: int = 1) -> list[dict[str, Any]]:
+    def decode(self, outputs: list[np.ndarray], top_k: int = 1,
+               meta: Any = None) -> list[dict[str, Any]]:
         return [{"value": float(v), "unit": "k$"} for v in outputs[0].reshape(-1)]
 
     # ---- training --------------------------------------------------------------------------
