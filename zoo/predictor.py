@@ -8,6 +8,7 @@ bounded however many files a directory holds.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -287,31 +288,146 @@ class Predictor:
                                       spinning=False, micro_batch=self.micro_batch)
         return self._models[key]
 
+    def __repr__(self) -> str:
+        loaded = ", ".join(m.ref.tag for m in self._models.values())
+        return (f"Predictor(task={self.task.name!r}, weights={loaded!r}, "
+                f"providers={self.model.providers!r})")
+
+    def __call__(self, inputs: Any, top_k: int = 1, **options: Any
+                 ) -> Prediction | list[Prediction]:
+        """Predict whatever a user holds: a path, a PIL image, a numpy array, or a list of them.
+
+        One item gives one :class:`Prediction`, a list (or a batch array) a list of them.
+        Arrays whose trailing shape is the model's input shape are model inputs (already
+        preprocessed; a dict maps input names to arrays for multi-input tasks); any other
+        array, and every PIL image, is an image read by the task's own file reader, exactly
+        as the same picture saved to a PNG file would be.
+        """
+        if isinstance(inputs, Mapping) or (isinstance(inputs, np.ndarray)
+                                           and self._is_model_input(inputs)):
+            return self._predict_model_inputs(inputs, top_k)
+        single = not isinstance(inputs, (list, tuple))
+        items = [inputs] if single else list(inputs)
+        preds = self._predict_items(items, top_k, **options)
+        return preds[0] if single and len(preds) == 1 else preds
+
+    def _is_model_input(self, array: np.ndarray) -> bool:
+        shape = tuple(self.task.inputs[0].shape)
+        return tuple(array.shape[-len(shape):]) == shape and array.ndim in (len(shape), len(shape) + 1)
+
+    def _predict_model_inputs(self, inputs: Mapping[str, np.ndarray] | np.ndarray,
+                              top_k: int) -> Prediction | list[Prediction]:
+        arrays = dict(inputs) if isinstance(inputs, Mapping) else {self.task.input_names()[0]: inputs}
+        ndim = len(self.task.inputs[0].shape)
+        first = np.asarray(next(iter(arrays.values())))
+        single = first.ndim == ndim
+        if single:
+            arrays = {k: np.asarray(v)[None] for k, v in arrays.items()}
+        self.model.check_shapes(arrays)
+        tag = self.model.ref.tag
+        preds = [Prediction(f"array[{i}]", result, weights=self.model.meta.name) if result is not None
+                 else Prediction(f"array[{i}]", error=f"array[{i}]: weights {tag} gave a "
+                                 "non-finite output (NaN or inf) for it")
+                 for i, result in enumerate(self._decode_arrays(arrays, top_k))]
+        return preds[0] if single else preds
+
+    def _predict_items(self, items: list[Any], top_k: int, **options: Any) -> list[Prediction]:
+        """Paths as they are; images and image arrays through a temporary PNG file each."""
+        from PIL import Image
+
+        with tempfile.TemporaryDirectory(prefix="zoo-images-") as tmp:
+            paths, keys = [], {}
+            for i, item in enumerate(items):
+                if isinstance(item, (str, Path)):
+                    paths.append(str(item))
+                    continue
+                if isinstance(item, np.ndarray):
+                    item = Image.fromarray(item)
+                if not isinstance(item, Image.Image):
+                    raise ZooError(f"cannot predict a {type(item).__name__}: give paths, PIL "
+                                   "images or numpy arrays")
+                path = str(Path(tmp) / f"image-{i}.png")
+                item.save(path)
+                paths.append(path)
+                keys[path] = f"image[{i}]"
+            preds = self.predict(paths, top_k, **options)
+        for pred in preds:
+            if pred.key in keys:
+                if pred.error:
+                    pred.error = pred.error.replace(pred.key, keys[pred.key])
+                pred.key = keys[pred.key]
+        # Streaming yields failures first; give results back in the order of the inputs.
+        order = {key: i for i, key in reversed(list(enumerate(keys.get(p, p) for p in paths)))}
+        return sorted(preds, key=lambda pred: order.get(pred.key, len(order)))
+
     def predict_arrays(self, inputs: Mapping[str, np.ndarray] | np.ndarray, top_k: int = 1,
                        batch_size: int = 256) -> list[dict[str, Any]]:
         """Decoded results for already-preprocessed arrays (batch axis first)."""
         if isinstance(inputs, np.ndarray):
             inputs = {self.task.input_names()[0]: inputs}
+        results = self._decode_arrays(inputs, top_k, batch_size)
+        for i, result in enumerate(results):
+            if result is None:
+                raise WeightsError(f"weights {self.model.ref.tag} gave a non-finite output "
+                                   f"for sample {i}")
+        return results  # type: ignore[return-value]
+
+    def _decode_arrays(self, inputs: Mapping[str, np.ndarray], top_k: int,
+                       batch_size: int = 256) -> list[dict[str, Any] | None]:
         n = len(next(iter(inputs.values())))
-        results: list[dict[str, Any]] = []
+        results: list[dict[str, Any] | None] = []
         for start in range(0, n, batch_size):
             batch = {k: v[start:start + batch_size] for k, v in inputs.items()}
-            for i, result in enumerate(self.model.decode(self.model.run(batch), top_k)):
-                if result is None:
-                    raise WeightsError(f"weights {self.model.ref.tag} gave a non-finite output "
-                                       f"for sample {start + i}")
-                results.append(result)
+            results.extend(self.model.decode(self.model.run(batch), top_k))
         return results
 
+    def __getstate__(self) -> None:
+        raise TypeError("a Predictor holds onnxruntime sessions and is never pickled; "
+                        "engines send zoo.jobs.spec_of(predictor) to their workers")
+
+    def loaded_weights(self) -> dict[str, str]:
+        """name -> sha256 of every weight set this predictor has loaded so far."""
+        return {m.meta.name: m.meta.sha256 for m in self._models.values()}
+
     def predict(self, items: Iterable[str | Path] | str | Path, top_k: int = 1,
-                batch_size: int = 64, workers: int | None = None,
-                **options: Any) -> list[Prediction]:
-        """Predict every sample named by ``items``; failures come back with ``error`` set."""
+                batch_size: int = 64, workers: int | None = None, *, engine: str = "local",
+                client: Any = None, **options: Any) -> list[Prediction]:
+        """Predict every sample named by ``items``; failures come back with ``error`` set.
+
+        ``engine="dask"`` runs jobs of a few hundred samples on a Dask cluster: ``client``
+        (a ``distributed.Client``), the current default client, or else a LocalCluster of
+        ``workers`` processes (one per core by default). See :mod:`zoo.dask_engine`.
+        """
         if isinstance(items, (str, Path)):
             items = [items]
+        if engine == "dask":
+            from zoo.dask_engine import iter_predict
+
+            return list(iter_predict(self, items, client=client, workers=workers, top_k=top_k,
+                                     batch_size=batch_size, **options))
+        if engine != "local":
+            raise ZooError(f"unknown engine {engine!r}; valid: local, dask")
         return list(self.iter_predict(items, top_k, batch_size, workers, **options))
 
+    def sample_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """``options`` plus the pinned weights and architecture, as ``Task.samples`` sees them.
+
+        The task groups samples for the pinned weights (the glitch task tiles four durations
+        only for multi-view weights).
+        """
+        pinned = {"weights": str(self.weights)} if self.weights != "default" else {}
+        if self.arch:
+            pinned["arch"] = self.arch
+        return {**pinned, **options}
+
     def iter_predict(self, items: Iterable[str | Path], top_k: int = 1, batch_size: int = 64,
+                     workers: int | None = None, **options: Any) -> Iterator[Prediction]:
+        """Stream predictions for files, folders and globs (see :meth:`iter_samples`)."""
+        options = self.sample_options(options)
+        samples = self.task.samples((str(i) for i in items), options)
+        return self.iter_samples(samples, top_k, batch_size, workers, **options)
+
+    def iter_samples(self, samples: Iterable[Sample], top_k: int = 1, batch_size: int = 64,
                      workers: int | None = None, **options: Any) -> Iterator[Prediction]:
         """Stream predictions: decode ahead in threads, run full batches, bounded memory.
 
@@ -320,13 +436,6 @@ class Predictor:
         ``2 * batch_size`` decoded samples plus one pending batch per group, whatever the
         number of files. Decoding (Pillow and numpy release the GIL) overlaps ``session.run``.
         """
-        # Tell the task which weights are pinned, so that it groups samples for them (the
-        # glitch task tiles four durations only for multi-view weights).
-        if self.weights != "default":
-            options = {"weights": str(self.weights), **options}
-        if self.arch:
-            options = {"arch": self.arch, **options}
-        samples = self.task.samples((str(i) for i in items), options)
         workers = workers or min(4, (os.cpu_count() or 1) + 1)
         chunk = max(1, min(16, batch_size // (2 * workers)))
         window = max(2 * workers, (2 * batch_size) // chunk)

@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import sys
+from collections.abc import Iterable
+from contextlib import ExitStack
 from enum import Enum
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from zoo.cli.common import console, err_console, fail, friendly_errors, typed_options
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
+from zoo.cli.common import command_flags, err_console, fail, friendly_errors, typed_options
+from zoo.cli.output import Sink, checked
+from zoo.dask_engine import cluster_client
+from zoo.dask_engine import iter_predict as dask_predict
 from zoo.errors import ZooError
-from zoo.predictor import Prediction, Predictor
+from zoo.io.files import GLOB_CHARS
+from zoo.io.limits import set_limits
+from zoo.io.manifest import count_manifest, read_manifest
+from zoo.io.shards import SUMMARY
+from zoo.jobs import FILES_PER_JOB, JobSettings, predict_to_folder
+from zoo.predictor import Predictor
 from zoo.registry import get_task
 
 
@@ -25,6 +43,16 @@ class OutputFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+    parquet = "parquet"
+
+
+class Engine(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
+#: ``-o DIR/`` shard formats by --format (table, the default, means Parquet there)
+SHARD_FORMAT = {"table": "parquet", "parquet": "parquet", "json": "jsonl", "csv": "csv"}
 
 
 class Device(str, Enum):
@@ -54,143 +82,122 @@ def split_task_options(items: list[str], allowed: dict[str, type],
         else:
             files.append(item)
         i += 1
-    return files, typed_options(extra, allowed, f"zoo predict {task}")
-
-
-def flat_row(pred: Prediction, verbose: bool) -> dict[str, Any]:
-    row = pred.to_dict()
-    if len(row.get("top", [])) == 1:
-        del row["top"]  # the label and probability already say it
-    if "top" in row:
-        row["top"] = "; ".join(f"{t['label']}:{t['probability']:.4f}" for t in row["top"])
-    if not verbose:  # reader notes and weights only on request; warnings ("note") always
-        row.pop("weights", None)
-        for key in pred.notes:
-            if key != "note":
-                row.pop(key, None)
-    return row
-
-
-class Sink:
-    """Writes predictions as they stream: a Rich table at the end, or JSON/CSV atomically."""
-
-    def __init__(self, fmt: OutputFormat, output: Path | None, verbose: bool, top_k: int):
-        self.fmt, self.output, self.verbose, self.top_k = fmt, output, verbose, top_k
-        self.rows: list[Prediction] = []
-        self.count = 0
-        self.tmp: Path | None = None
-        if output is not None:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            self.tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-            self.fh: Any = open(self.tmp, "w", newline="")  # noqa: SIM115 (closed in close/abort)
-        else:
-            self.fh = io.StringIO() if fmt != OutputFormat.table else None
-        self.writer: Any = None
-
-    def add(self, pred: Prediction) -> None:
-        if not pred.ok:
-            return
-        self.count += 1
-        if self.fmt == OutputFormat.table:
-            self.rows.append(pred)
-        elif self.fmt == OutputFormat.json:
-            self.fh.write(("[\n  " if self.count == 1 else ",\n  ") + json.dumps(pred.to_dict()))
-        else:
-            row = flat_row(pred, True)
-            if self.writer is None:
-                self.writer = csv.DictWriter(self.fh, fieldnames=list(row), extrasaction="ignore")
-                self.writer.writeheader()
-            self.writer.writerow(row)
-
-    def close(self) -> None:
-        if self.fmt == OutputFormat.json:
-            self.fh.write("\n]\n" if self.count else "[]\n")
-        if self.fmt == OutputFormat.table:
-            table_out = self.table()
-            if self.output is not None:
-                with Path(self.tmp).open("w") as fh:  # type: ignore[arg-type]
-                    from rich.console import Console
-
-                    Console(file=fh, width=200).print(table_out)
-            elif self.rows:  # nothing succeeded: the error lines say it all
-                console.print(table_out)
-        if self.output is not None:
-            self.fh.close()
-            os.replace(self.tmp, self.output)  # type: ignore[arg-type]
-        elif self.fh is not None:
-            sys.stdout.write(self.fh.getvalue())
-
-    def abort(self) -> None:
-        if self.tmp is not None:
-            self.fh.close()
-            self.tmp.unlink(missing_ok=True)
-
-    def table(self) -> Table:
-        table = Table(show_lines=False, header_style="bold")
-        rows = [flat_row(p, self.verbose) for p in self.rows]
-        columns: list[str] = []
-        for row in rows:
-            columns.extend(k for k in row if k not in columns)
-        for col in columns:
-            numeric = any(isinstance(row.get(col), (int, float)) for row in rows)
-            table.add_column(col, overflow="fold", justify="right" if numeric else "left")
-        for row in rows:
-            table.add_row(*(_fmt(row.get(c, "")) for c in columns))
-        return table
-
-
-def _fmt(value: Any) -> str:
-    if not isinstance(value, float):
-        return str(value)
-    return f"{value:.4f}" if value == 0 or 1e-3 <= abs(value) < 1e4 else f"{value:.4g}"
+    return files, typed_options(extra, allowed, f"zoo predict {task}", command_flags(predict))
 
 
 @friendly_errors
 def predict(
     task: str = typer.Argument(..., help="Task name, e.g. digits or glitch (see `zoo list`)."),
-    items: list[str] = typer.Argument(..., help="Files, dirs or globs; task options (--z 0.3) may follow."),
+    items: list[str] = typer.Argument(None, help="Files, dirs or globs; task options (--z 0.3) may follow."),
     arch: str | None = typer.Option(None, "--arch", help="Architecture whose shipped weights to use."),
     weights: str = typer.Option("default", "--weights", "-w", help="Shipped name, .onnx file or run folder."),
     top_k: int = typer.Option(1, "--top-k", "-k", min=1, help="How many classes to report per sample."),
     batch_size: int = typer.Option(64, "--batch-size", "-b", min=1),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="table, json or csv."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write results here (atomically)."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f",
+                                     help="table, json or csv; for -o DIR/: parquet, csv or json lines."),
+    output: str | None = typer.Option(None, "--output", "-o",
+                                      help="Write here (atomically); DIR/: a shard per job, resumable."),
     device: Device = typer.Option(Device.auto, "--device", help="auto: CUDA when onnxruntime-gpu has it."),
-    workers: int | None = typer.Option(None, "--workers", help="File-decoding threads."),
+    workers: int | None = typer.Option(None, "--workers", min=1,
+                                       help="local: file-decoding threads; dask: local worker processes."),
+    engine: Engine = typer.Option(Engine.local, "--engine", help="local (threads here) or dask (a cluster)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (--engine dask)."),
+    manifest: Path | None = typer.Option(None, "--manifest", help="Text file of input paths, one a line."),
+    files_per_job: int = typer.Option(FILES_PER_JOB, "--files-per-job", min=1,
+                                      help="Samples per job (and per shard of -o DIR/)."),
     fp16: bool = typer.Option(False, "--fp16", help="On CUDA, run a float16 copy of the model."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show weights and input notes."),
     progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Default: on for terminals."),
+    max_pixels: int | None = typer.Option(None, "--max-pixels", min=1,
+                                          help="Largest image (pixels, or FITS values) to decode."),
+    max_bytes: int | None = typer.Option(None, "--max-bytes", min=1,
+                                         help="Largest file or array read whole into memory."),
+    max_samples: int | None = typer.Option(None, "--max-samples", min=1,
+                                           help="Most samples (jets) one file may declare."),
 ) -> None:
-    """Classify (or regress) files with shipped or trained weights through onnxruntime."""
+    """Classify (or regress) files with shipped or trained weights through onnxruntime.
+
+    Inputs over the limits (defaults in the README; also ZOO_MAX_PIXELS, ZOO_MAX_BYTES,
+    ZOO_MAX_SAMPLES) fail with one line each, checked from headers before decoding.
+    """
+    set_limits(max_pixels=max_pixels, max_bytes=max_bytes, max_samples=max_samples)
     spec = get_task(task)
-    files, options = split_task_options(items, spec.predict_options, task)
-    if not files:
+    files, options = split_task_options(items or [], spec.predict_options, task)
+    if not files and manifest is None:
         fail("no input files given")
+    if scheduler and engine != Engine.dask:
+        fail("--scheduler needs --engine dask")
+    folder = output is not None and (output.endswith(("/", os.sep)) or Path(output).is_dir())
+    if fmt == OutputFormat.parquet and not folder:
+        fail("--format parquet writes one shard per job: give a folder, -o DIR/")
+    inputs: Iterable[str] = chain(files, read_manifest(manifest)) if manifest else files
+    total = len(files) + count_manifest(manifest) \
+        if manifest and not any(Path(f).is_dir() or GLOB_CHARS & set(f) for f in files) else None
     predictor = Predictor(spec, weights, arch, device.value, fp16=fp16)
     if verbose:
         err_console.print(f"weights: {predictor.model.meta.name} ({predictor.model.ref.onnx}), "
                           f"providers: {', '.join(predictor.model.providers)}")
-    sink = Sink(fmt, output, verbose, top_k)
-    failed = 0
     show = sys.stderr.isatty() if progress is None else progress
-    bar = Progress(SpinnerColumn(), TextColumn("{task.completed} samples"), BarColumn(),
-                   TimeElapsedColumn(), console=err_console, transient=True, disable=not show)
-    try:
-        with bar:
-            counter = bar.add_task("predict", total=None)
-            for pred in predictor.iter_predict(files, top_k, batch_size, workers, **options):
-                if not pred.ok:
-                    failed += 1
-                    err_console.print(f"[red]error:[/] {pred.error}", highlight=False, soft_wrap=True)
-                sink.add(pred)
-                bar.advance(counter)
-    except BaseException:
-        sink.abort()
-        raise
-    sink.close()
+    bar = Progress(SpinnerColumn(), MofNCompleteColumn() if total else TextColumn("{task.completed}"),
+                   TextColumn("files, {task.fields[failed]} failed"), BarColumn(), RateColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=True,
+                   disable=not show)
+    with ExitStack() as stack:
+        client = stack.enter_context(cluster_client(None, scheduler, workers)) \
+            if engine == Engine.dask else None
+        if folder:
+            settings = JobSettings(top_k, batch_size, 2 if client else workers, options)
+            with bar:
+                counter = bar.add_task("predict", total=total, failed=0)
+                summary = predict_to_folder(
+                    predictor, inputs, output, SHARD_FORMAT[fmt.value],  # type: ignore[arg-type]
+                    engine=engine.value, client=client, files_per_job=files_per_job,
+                    settings=settings, on_error=print_error,
+                    on_job=lambda n, bad: bar.update(counter, advance=n,
+                                                     failed=bar.tasks[0].fields["failed"] + bad))
+            err_console.print(f"{summary.ok} predicted, {summary.failed} failed; "
+                              f"{summary.skipped_jobs} of {summary.jobs} jobs were already written; "
+                              f"summary in {Path(output) / SUMMARY}")  # type: ignore[arg-type]
+            if summary.failed:
+                raise typer.Exit(1)
+            return
+        stream = dask_predict(predictor, inputs, client=client, top_k=top_k, batch_size=batch_size,
+                              files_per_job=files_per_job, **options) if client else \
+            predictor.iter_predict(inputs, top_k, batch_size, workers, **options)
+        sink = Sink(fmt.value, Path(output) if output else None, verbose)
+        failed = 0
+        try:
+            with bar:
+                counter = bar.add_task("predict", total=total, failed=0)
+                for pred in map(checked, stream):
+                    if not pred.ok:
+                        failed += 1
+                        print_error(pred.error or "")
+                    sink.add(pred)
+                    bar.update(counter, advance=1, failed=failed)
+        except BaseException:
+            sink.abort()
+            raise
+        written = sink.close()
+    if not failed and not sink.ok:
+        fail("no input: " + ", ".join(files or [str(manifest)]) + " named no files")
     if failed:
-        err_console.print(f"{failed} of {failed + sink.count} samples failed")
+        kept = "" if written or output is None else f"; {output} left as it was"
+        err_console.print(escape(f"{failed} of {failed + sink.ok} samples failed{kept}"),
+                          highlight=False, soft_wrap=True)
         raise typer.Exit(1)
+
+
+def print_error(line: str) -> None:
+    err_console.print(f"[red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+
+
+class RateColumn(ProgressColumn):
+    """Files per second over Rich's recent window (the whole cluster's rate)."""
+
+    def render(self, task: Any) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f}/s" if speed else "-/s", style="progress.data.speed")
 
 
 def register(app: typer.Typer) -> None:
