@@ -4,32 +4,56 @@ The public surface mirrors timm and torchvision::
 
     >>> import zoo
     >>> zoo.list_tasks()
-    >>> model = zoo.load("digits")           # onnxruntime predictor with shipped weights
-    >>> model.predict(["a.png"])
-    >>> net = zoo.create_model("digits", "cnn")   # untrained Keras model (train extra)
+    >>> zoo.list_models("*cnn*")                  # "task/arch" names, glob patterns
+    >>> zoo.list_weights("glitch")                # shipped WeightSets, name.vN tags
+    >>> model = zoo.load("digits")                # onnxruntime predictor, shipped weights
+    >>> model("a.png"), model(pil_image), model(array)
+    >>> net = zoo.create_model("digits", "cnn", pretrained=True)   # Keras (train extra)
 
 Importing this package never imports TensorFlow.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 __version__ = "0.2.0"
 
-from zoo.predictor import Predictor, load  # noqa: E402
+from zoo.errors import WeightsError  # noqa: E402
+from zoo.predictor import Prediction, Predictor, load  # noqa: E402
 from zoo.registry import get_task, list_models, list_tasks, register_model, register_task  # noqa: E402
-from zoo.task import Dataset, InputSpec, Recipe, Sample, Split, Task  # noqa: E402
+from zoo.task import Dataset, InputSpec, OutputSpec, Recipe, Sample, Split, Task  # noqa: E402
+from zoo.weights import WeightSet, WeightsMeta, list_weights, resolve  # noqa: E402
 
 
-def create_model(task: str, arch: str | None = None, **hparams: Any) -> Any:
-    """Untrained Keras model of ``task``/``arch`` (needs the ``train`` extra)."""
-    from zoo.training import create_model as _create
+def create_model(task: str, arch: str | None = None, *, pretrained: bool = False,
+                 weights: str | Path = "default", **hparams: Any) -> Any:
+    """The Keras model of ``task``/``arch`` (needs the ``train`` extra).
 
-    return _create(task, arch, **hparams)
+    ``pretrained=True`` loads the Keras weights shipped beside a weight set's ONNX file
+    (``<name>.weights.h5``), into the architecture and hyper-parameters they were trained
+    with, ready to fine-tune: ``weights`` picks the set (default: the task's default, or the
+    newest shipped weights of ``arch``).
+    """
+    from zoo.training import create_model as build
+
+    if not pretrained:
+        return build(task, arch, **hparams)
+    found = resolve(task, weights, arch, get_task(task).default_weights)
+    if arch is not None and found.meta.arch != arch:
+        raise WeightsError(f"weights {found.tag} are a {found.meta.arch!r} model, not {arch!r}")
+    keras_weights = found.keras_weights
+    if keras_weights is None:
+        raise WeightsError(f"weights {found.tag} ship no Keras weights ({found.onnx.stem}.weights.h5) "
+                           f"to fine-tune from; retrain with `{found.meta.command}` and `zoo ship` it")
+    model = build(task, found.meta.arch, **{**found.meta.extra.get("hparams", {}), **hparams})
+    model.load_weights(keras_weights)
+    return model
 
 
 __all__ = [
-    "Dataset", "InputSpec", "Predictor", "Recipe", "Sample", "Split", "Task", "create_model",
-    "get_task", "list_models", "list_tasks", "load", "register_model", "register_task",
+    "Dataset", "InputSpec", "OutputSpec", "Prediction", "Predictor", "Recipe", "Sample", "Split",
+    "Task", "WeightSet", "WeightsMeta", "create_model", "get_task", "list_models", "list_tasks",
+    "list_weights", "load", "register_model", "register_task",
 ]

@@ -284,6 +284,22 @@ class Task:
                  "meaning": spec.meaning or meaning.get(spec.kind, "")}
                 for (name, width), spec in zip(graph_outputs, declared, strict=True)]
 
+    def model_card(self) -> str:
+        """The model card shipped in ``zoo/cards/``: ``<task>.md``, else the card of the task's
+        package (glitch-chirp shares ``glitch.md``, the textbook tasks ``textbook.md``);
+        empty when there is none."""
+        from importlib import resources
+
+        cards = resources.files("zoo.cards")
+        package = type(self).__module__.split(".")
+        names = [self.name, *([package[2].replace("_", "-")] if package[:2] == ["zoo", "tasks"]
+                              and len(package) > 2 else [])]
+        for name in names:
+            card = cards / f"{name}.md"
+            if card.is_file():
+                return card.read_text(encoding="utf-8")
+        return ""
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import typer
+from rich.markdown import Markdown
 from rich.table import Table
 
 from zoo.cli.common import console, friendly_errors
@@ -33,7 +34,7 @@ def list_command(pattern: str = typer.Argument("*", help="Glob over task names."
             meta = ref.meta
             origin = "simulation" if meta.trained_on_simulation else meta.data_source.get("type", "?")
             table.add_row(name if i == 0 else "", task.kind if i == 0 else "", archs if i == 0 else "",
-                          f"{meta.name} ({meta.arch})", headline(meta.metrics, task.headline_metric), origin)
+                          f"{meta.tag} ({meta.arch})", headline(meta.metrics, task.headline_metric), origin)
     console.print(table)
     from zoo.registry import BROKEN
 
@@ -42,16 +43,19 @@ def list_command(pattern: str = typer.Argument("*", help="Glob over task names."
 
 
 @friendly_errors
-def info(task: str = typer.Argument(...), as_json: bool = typer.Option(False, "--json")) -> None:
-    """Inputs, classes, preprocessing, architectures, recipe and weights metadata of a task."""
+def info(task: str = typer.Argument(...), as_json: bool = typer.Option(False, "--json"),
+         card: bool = typer.Option(True, "--card/--no-card", help="Show the model card.")) -> None:
+    """Inputs, classes, preprocessing, architectures, recipe, weights metadata and model card."""
     from zoo.registry import get_architecture
 
     spec = get_task(task)
     data = spec.describe()
     data["architectures"] = {a: get_architecture(task, a).description for a in list_models(task=task)}
     data["weights"] = [
-        {k: v for k, v in vars(ref.meta).items() if k not in ("inputs",)} for ref in list_weights(task)
+        {"tag": ref.tag, **{k: v for k, v in vars(ref.meta).items() if k not in ("inputs",)}}
+        for ref in list_weights(task)
     ]
+    data["card"] = spec.model_card()
     if as_json:
         console.print_json(json.dumps(data, default=str))
         return
@@ -75,7 +79,7 @@ def info(task: str = typer.Argument(...), as_json: bool = typer.Option(False, "-
         recipe.add_row(key, str(value))
     console.print(recipe)
     for meta in data["weights"]:
-        console.rule(f"weights {meta['name']}")
+        console.rule(f"weights {meta['tag']}")
         sim = " — trained on SIMULATED data" if meta["trained_on_simulation"] else ""
         console.print(f"arch {meta['arch']}, {meta['num_params']:,} parameters{sim}")
         console.print(f"command: {meta['command']}")
@@ -87,6 +91,9 @@ def info(task: str = typer.Argument(...), as_json: bool = typer.Option(False, "-
             console.print(f"baseline: {json.dumps(meta['baseline'])}")
     if not data["weights"]:
         console.print("no shipped weights (recipe only)")
+    if card and data["card"]:
+        console.rule("model card")
+        console.print(Markdown(data["card"]))
 
 
 def register(app: typer.Typer) -> None:
