@@ -1,17 +1,36 @@
-"""Shared CLI plumbing: one-line errors, ``--name value`` task options, the exact command."""
+"""Shared CLI plumbing: one-line errors, ``--name value`` task options, the exact command.
+
+Importing this module (every command module does, before anything imports TensorFlow) also
+keeps framework chatter off a user's terminal: TensorFlow's C++ log, absl, gRPC and the
+warnings of astropy and Pillow. Errors still come through.
+"""
 
 from __future__ import annotations
 
+import difflib
 import functools
+import logging
+import os
 import shlex
+import signal
 import sys
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-import typer
-from rich.console import Console
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is ever imported
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
 
-from zoo.errors import ZooError
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.markup import escape  # noqa: E402
+
+from zoo.errors import ZooError  # noqa: E402
+
+for _name in ("absl", "tensorflow", "h5py", "astropy", "PIL"):
+    logging.getLogger(_name).setLevel(logging.ERROR)
+warnings.filterwarnings("ignore", module=r"(astropy|PIL|keras|tensorflow|tf2onnx|absl)\b")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -20,16 +39,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that every ``finally`` and ``with`` cleans up."""
+
+
 def fail(message: str, code: int = 1) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print ``message`` as one red line, literally (file names may hold ``[red]``), and exit."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
 def friendly_errors(fn: F) -> F:
-    """Turn every ZooError (and a missing optional dependency) into one red line."""
+    """Turn every ZooError (and a missing optional dependency) into one red line.
+
+    SIGTERM and the first Ctrl-C stop the command through the same path: temporary files
+    are removed and the exit code is 143 or 130.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        previous = _catch_sigterm()
         try:
             return fn(*args, **kwargs)
         except ZooError as exc:
@@ -38,8 +67,29 @@ def friendly_errors(fn: F) -> F:
             fail(f"{exc.name} is not installed; it comes with pip install 'physzoo[train]'")
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except Terminated:
+            fail("terminated", 143)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _catch_sigterm() -> Any:
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread (an embedding application's worker)
+        return None
+
+
+def did_you_mean(name: str, valid: Iterable[str]) -> str:
+    """" (did you mean --top-k?)" for the closest valid option, or ""."""
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def parse_extra(args: list[str]) -> dict[str, str]:
@@ -83,17 +133,26 @@ def split_train_args(args: list[str]) -> tuple[dict[str, Any], dict[str, Any], d
     return overrides, hparams, data_options
 
 
-def typed_options(extra: dict[str, str], allowed: dict[str, type], where: str) -> dict[str, Any]:
-    """Check extra options against a task's declared ones and convert their types."""
+def typed_options(extra: dict[str, str], allowed: dict[str, type], where: str,
+                  command_flags: Iterable[str] = ()) -> dict[str, Any]:
+    """Check extra options against a task's declared ones and convert their types.
+
+    ``command_flags`` are the command's own options: a typo of one of them (``--topk``) is
+    suggested too, not only the task's options.
+    """
     out: dict[str, Any] = {}
     for key, value in extra.items():
         if key not in allowed:
-            valid = ", ".join(f"--{k.replace('_', '-')}" for k in allowed) or "none"
-            raise ZooError(f"unknown option --{key.replace('_', '-')} for {where}; valid: {valid}")
+            flag = f"--{key.replace('_', '-')}"
+            task_flags = [f"--{k.replace('_', '-')}" for k in allowed]
+            hint = did_you_mean(flag, [*command_flags, *task_flags])
+            valid = ", ".join(task_flags) or "none"
+            raise ZooError(f"no such option {flag} for {where}{hint}; task options: {valid}")
         try:
             out[key] = allowed[key](value)
         except ValueError:
-            raise ZooError(f"--{key}: {value!r} is not a valid {allowed[key].__name__}") from None
+            flag = f"--{key.replace('_', '-')}"
+            raise ZooError(f"{flag}: {value!r} is not a valid {allowed[key].__name__}") from None
     return out
 
 
@@ -110,3 +169,14 @@ def parse_batch_sizes(text: str) -> list[int]:
     if not sizes or min(sizes) < 1:
         raise ZooError(f"--batch-sizes must be positive integers, got {text!r}")
     return sizes
+
+
+def command_flags(command: Callable[..., Any]) -> list[str]:
+    """The long option names a Typer command function declares (for did-you-mean hints)."""
+    import inspect
+
+    flags: list[str] = []
+    for parameter in inspect.signature(command).parameters.values():
+        info = parameter.default
+        flags.extend(d for d in getattr(info, "param_decls", ()) or () if d.startswith("--"))
+    return flags

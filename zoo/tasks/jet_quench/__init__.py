@@ -69,7 +69,7 @@ class JetQuench(Task):
         for path in expand_inputs(items):
             text = str(path)
             try:
-                count = formats.count_jets(text) if path.is_file() else -1
+                count = formats.count_jets(text)
             except InputError:
                 count = -1
             if count < 0:  # read() reports the problem for this item; the rest goes on
@@ -81,8 +81,6 @@ class JetQuench(Task):
     def read(self, sample: Sample, options: Mapping[str, Any]) -> dict[str, np.ndarray]:
         path, index = sample.sources[0], int(sample.sources[1])
         if index < 0:
-            if not Path(path).is_file():
-                raise InputError(path, "no such file")
             formats.count_jets(path)  # raises the file's own problem
             formats.read_any(path, need_labels=False)
         return {"image": formats.image_at(path, index)}

@@ -31,6 +31,9 @@ from typing import Any
 import numpy as np
 
 from zoo.errors import InputError
+from zoo.io.files import check_input_file
+from zoo.io.limits import limits, over_limit
+from zoo.io.npz import NPZ_ERRORS, npz_headers
 from zoo.tasks.jet_quench.pixelise import GRID, pixelise
 
 IMAGE_SHAPE = (GRID, GRID, 2)
@@ -137,6 +140,7 @@ def _checked(path: str, fields: Mapping[str, Any], need_labels: bool) -> JetFile
 def _open_h5(path: str):
     import h5py
 
+    check_input_file(path)
     try:
         return h5py.File(path, "r")
     except OSError as exc:
@@ -144,31 +148,59 @@ def _open_h5(path: str):
 
 
 def _open_npz(path: str) -> Any:
+    """The NPZ file, once its headers have been checked (no object arrays, within limits)."""
+    npz_headers(path)
     try:
         return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except NPZ_ERRORS as exc:
         raise InputError(path, f"not a readable NPZ file ({exc})") from None
+
+
+def _npz_fields(path: str, npz: Any, names: Any) -> dict[str, np.ndarray]:
+    try:
+        return {k: np.asarray(npz[k]) for k in names}
+    except NPZ_ERRORS as exc:  # truncated member, bad CRC
+        raise InputError(path, f"unreadable field ({type(exc).__name__}: {exc})") from None
+
+
+def _h5_images(path: str, h5: Any) -> Any:
+    """The ``images`` dataset of an open HDF5 file, its declared shape checked (no data read)."""
+    import h5py
+
+    if "images" not in h5:
+        raise InputError(path, f"no 'images' field (found: {', '.join(sorted(h5)) or 'none'})")
+    data = h5["images"]
+    if not isinstance(data, h5py.Dataset):
+        raise InputError(path, "field 'images' is a group, not an array of jet images")
+    if data.ndim != 4 or tuple(data.shape[1:3]) != (GRID, GRID):
+        raise InputError(path, f"field 'images' has shape {tuple(data.shape)}; expected "
+                               f"(N, {GRID}, {GRID}, 2) jet images")
+    if data.shape[3] != 2:
+        raise InputError(path, f"field 'images' has {data.shape[3]} channels; expected 2 "
+                               "(charged pT, neutral pT)")
+    if data.dtype.kind not in "fiub":
+        raise InputError(path, f"field 'images' is not numeric ({data.dtype})")
+    n = int(data.shape[0])
+    if n > limits().max_samples:
+        raise InputError(path, over_limit("declared jets", n, "max_samples"))
+    if n and data.id.get_storage_size() == 0:
+        raise InputError(path, f"field 'images' declares {n:,} jets but stores no data")
+    return data
 
 
 def read_images_file(path: str | Path, need_labels: bool = True) -> JetFile:
     """Read and check a whole HDF5/NPZ jet-image file."""
     path = str(path)
-    if not os.path.isfile(path):
-        raise InputError(path, "no such file")
     if path.endswith(".npz"):
         with _open_npz(path) as npz:
             if "images" not in npz.files and "pt" in npz.files:
                 return read_constituents_file(path, need_labels)
-            try:
-                fields = {k: npz[k] for k in npz.files
-                          if k in ("images", "labels", "weights", "split")}
-            except ValueError as exc:  # object arrays need pickle, which is never allowed
-                raise InputError(path, f"unreadable field ({exc})") from None
+            fields = _npz_fields(path, npz, [k for k in npz.files
+                                             if k in ("images", "labels", "weights", "split")])
         return _checked(path, fields, need_labels)
     with _open_h5(path) as h5:
+        _h5_images(path, h5)
         fields = {k: h5[k][()] for k in ("images", "labels", "weights", "split") if k in h5}
-        if "images" not in h5:
-            fields = dict.fromkeys(h5.keys())
     return _checked(path, fields, need_labels)
 
 
@@ -197,6 +229,7 @@ def write_images_file(path: str | Path, data: Mapping[str, np.ndarray],
 
 # ------------------------------------------------------------------------- constituents
 def _columns_csv(path: str) -> dict[str, np.ndarray]:
+    check_input_file(path, whole=True)
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             reader = csv.reader(fh)
@@ -227,11 +260,9 @@ def _columns_csv(path: str) -> dict[str, np.ndarray]:
 def read_constituents_file(path: str | Path, need_labels: bool = True) -> JetFile:
     """Read a constituent CSV/NPZ and pixelise each jet into the standard image."""
     path = str(path)
-    if not os.path.isfile(path):
-        raise InputError(path, "no such file")
     if path.endswith(".npz"):
         with _open_npz(path) as npz:
-            cols = {k.lower(): np.asarray(npz[k]).reshape(-1) for k in npz.files}
+            cols = {k.lower(): v.reshape(-1) for k, v in _npz_fields(path, npz, npz.files).items()}
     else:
         cols = _columns_csv(path)
     for name in ("jet", "pt", "eta", "phi"):
@@ -274,13 +305,17 @@ def read_any(path: str | Path, need_labels: bool = True) -> JetFile:
 
 # ----------------------------------------------------------------- streaming (predict)
 def count_jets(path: str) -> int:
-    """Number of jets in a file, cheaply for HDF5 (shape only)."""
+    """Number of jets in a file, cheaply for HDF5 (declared shape only, checked)."""
+    check_input_file(path)
     if path.endswith((".h5", ".hdf5")):
         with _open_h5(path) as h5:
-            if "images" not in h5:
-                raise InputError(path, f"no 'images' field (found: {', '.join(sorted(h5))})")
-            return int(h5["images"].shape[0])
-    return len(_whole_file(path, os.path.getmtime(path)))
+            return int(_h5_images(path, h5).shape[0])
+    try:
+        return len(_whole_file(path, os.path.getmtime(path)))
+    except InputError:
+        raise
+    except Exception as exc:  # a reader gap must cost this file only, not the whole run
+        raise InputError(path, f"unreadable ({type(exc).__name__}: {exc})") from None
 
 
 @lru_cache(maxsize=4)
@@ -291,12 +326,7 @@ def _whole_file(path: str, mtime: float) -> np.ndarray:
 @lru_cache(maxsize=8)
 def _h5_block(path: str, mtime: float, block: int) -> np.ndarray:
     with _open_h5(path) as h5:
-        if "images" not in h5:
-            raise InputError(path, "no 'images' field")
-        data = h5["images"]
-        if tuple(data.shape[1:]) != IMAGE_SHAPE:
-            raise InputError(path, f"field 'images' has shape {tuple(data.shape)}; expected "
-                                   f"(N, {GRID}, {GRID}, 2) jet images")
+        data = _h5_images(path, h5)
         return np.asarray(data[block * BLOCK:(block + 1) * BLOCK], dtype=np.float32)
 
 

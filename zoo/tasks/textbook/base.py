@@ -8,6 +8,7 @@ test split, so figures compare with the books'.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,7 +17,7 @@ import numpy as np
 
 from zoo.errors import InputError
 from zoo.io import keras_datasets as kd
-from zoo.io.files import expand_inputs
+from zoo.io.files import check_input_file, expand_inputs
 from zoo.io.images import ink_bright, open_sized, to_gray
 from zoo.task import Dataset, Sample, Split, Task
 
@@ -120,7 +121,7 @@ class KerasTextTask(Task):
     def samples(self, items: Iterable[str], options: Mapping[str, Any]) -> Iterator[Sample]:
         """Existing files and folders are read as UTF-8 text; any other argument is the text."""
         for item in items:
-            if Path(item).exists():
+            if os.path.lexists(item):
                 for path in expand_inputs([item]):
                     yield Sample(str(path), (str(path),))
             else:
@@ -178,6 +179,7 @@ def multi_hot_split(name: str, sequences: Any, y: np.ndarray, dim: int, offset: 
 
 
 def _read_text(path: str) -> str:
+    check_input_file(path, whole=True)  # never blocks on a FIFO, never reads a huge file
     try:
         return Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError:

@@ -16,6 +16,7 @@ model (80 epochs, batch 16).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from zoo.errors import InputError
+from zoo.io.files import check_input_file
 from zoo.registry import register_model, register_task
 from zoo.task import Dataset, InputSpec, Recipe, Sample, Split, Task
 from zoo.tasks.textbook.base import _load, holdout, source_label
@@ -61,19 +63,22 @@ class BostonHousing(Task):
     def samples(self, items: Iterable[str], options: Mapping[str, Any]) -> Iterator[Sample]:
         """A file gives one sample per line with digits; any other argument is one house."""
         for item in items:
-            path = Path(item)
-            if not path.is_file():
+            if not os.path.lexists(item):
                 yield Sample(item, (item,), group="text")
                 continue
             try:
-                lines = path.read_text(encoding="utf-8").splitlines()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise InputError(path, f"cannot read as text ({exc})") from None
+                lines = _lines(item)
+            except InputError:  # read() reports it for this file; the other items go on
+                yield Sample(item, (item,), group="file")
+                continue
             for number, line in enumerate(lines, 1):
                 if any(ch.isdigit() for ch in line) and not line.lstrip().startswith("#"):
-                    yield Sample(f"{path}:{number}", (line,), group="text")
+                    yield Sample(f"{item}:{number}", (line,), group="text")
 
     def read(self, sample: Sample, options: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        if sample.group == "file":
+            _lines(sample.sources[0])  # raises the file's problem
+            raise InputError(sample.key, "changed while being read")
         fields = [f for f in _SEPARATORS.split(sample.sources[0].strip()) if f]
         if len(fields) != len(FEATURES):
             raise InputError(sample.key, f"expected {len(FEATURES)} numbers "
@@ -175,6 +180,16 @@ def adapt_normalization_callback(features: np.ndarray) -> Any:
             layer.moving_variance.assign(variance)
 
     return AdaptNormalization()
+
+
+
+def _lines(path: str) -> list[str]:
+    """Lines of a text file of houses (checked first: never a FIFO, never over max_bytes)."""
+    check_input_file(path, whole=True)
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read as text ({exc})") from None
 
 
 @register_model("boston-housing", "dense", description="normalisation -> 64 ReLU -> 64 ReLU -> 1, "

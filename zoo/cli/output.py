@@ -1,0 +1,197 @@
+"""Where ``zoo predict`` results go: the terminal or ``-o FILE``, as a table, JSON or CSV.
+
+Rows stream as they come, failed inputs included (a row with the error), so memory does not
+grow with the number of files - except the table, whose column widths need its rows: it holds
+at most :data:`TABLE_ROWS` rows and beyond that prints a compact aligned form line by line.
+``-o`` goes through :class:`zoo.io.files.AtomicOutput`: the file is replaced only when at least
+one input was predicted, so a failed or empty run never replaces an existing output.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from zoo.io.files import AtomicOutput
+from zoo.predictor import Prediction
+
+#: rows a Rich table may hold; larger runs switch to the compact streamed form
+TABLE_ROWS = 1000
+
+
+def flat_row(pred: Prediction, verbose: bool) -> dict[str, Any]:
+    row = pred.to_dict()
+    if len(row.get("top", [])) == 1:
+        del row["top"]  # the label and probability already say it
+    if "top" in row:
+        row["top"] = "; ".join(f"{t['label']}:{t['probability']:.4f}" for t in row["top"])
+    if not verbose:  # reader notes and weights only on request; warnings ("note") always
+        row.pop("weights", None)
+        for key in pred.notes:
+            if key != "note":
+                row.pop(key, None)
+    return row
+
+
+def checked(pred: Prediction) -> Prediction:
+    """The prediction, or a failed one when the model's output is NaN or infinite."""
+    if pred.ok and not _finite(pred.result):
+        return Prediction(pred.key, error=f"{pred.key}: the model's output is NaN or infinite",
+                          weights=pred.weights)
+    return pred
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_finite(v) for v in value)
+    return True
+
+
+class Sink:
+    """Writes predictions as they stream; :meth:`close` finishes, :meth:`abort` discards."""
+
+    def __init__(self, fmt: str, output: Path | None, verbose: bool,
+                 console: Console | None = None):
+        """``fmt``: "table", "json" or "csv"."""
+        self.fmt, self.output, self.verbose = fmt, output, verbose
+        self.console = console or Console()
+        self.ok = self.failed = 0
+        self.file = AtomicOutput(output, newline="") if output is not None else None
+        self.fh: IO[str] = self.file.fh if self.file is not None else sys.stdout
+        self.rows: list[dict[str, Any]] = []  # table rows, or CSV error rows before a header
+        self.columns: list[str] | None = None
+        self.writer: Any = None
+        self.compact_widths: list[int] | None = None
+
+    # ---- rows ----------------------------------------------------------------------------
+    def add(self, pred: Prediction) -> None:
+        if pred.ok:
+            self.ok += 1
+        else:
+            self.failed += 1
+        if self.fmt == "json":
+            row = pred.to_dict()
+            first = self.ok + self.failed == 1
+            self._write(("[\n  " if first else ",\n  ") + json.dumps(row, default=str))
+        elif self.fmt == "csv":
+            self._add_csv(flat_row(pred, True), pred.ok)
+        elif pred.ok:  # the table: failures are on stderr, one line each
+            self._add_table(flat_row(pred, self.verbose))
+
+    def _add_csv(self, row: dict[str, Any], ok: bool) -> None:
+        if self.writer is None:
+            if not ok:
+                self.rows.append(row)  # the header waits for the first result's columns
+                return
+            self._csv_header([*(k for k in row if k != "error"), "error"])
+        self.writer.writerow(row)
+
+    def _csv_header(self, columns: list[str]) -> None:
+        self.writer = csv.DictWriter(_Writes(self), fieldnames=columns, extrasaction="ignore")
+        self.writer.writeheader()
+        for held in self.rows:
+            self.writer.writerow(held)
+        self.rows = []
+
+    def _add_table(self, row: dict[str, Any]) -> None:
+        if self.compact_widths is None:
+            self.rows.append(row)
+            if len(self.rows) > TABLE_ROWS:
+                self._start_compact()
+        else:
+            self._write_compact(row)
+
+    def _start_compact(self) -> None:
+        self.columns = _columns(self.rows)
+        self.compact_widths = [max(len(c), *(len(_fmt(r.get(c, ""))) for r in self.rows))
+                               for c in self.columns]
+        self._write("  ".join(c.ljust(w) for c, w in zip(self.columns, self.compact_widths,
+                                                         strict=True)).rstrip() + "\n")
+        for row in self.rows:
+            self._write_compact(row)
+        self.rows = []
+
+    def _write_compact(self, row: dict[str, Any]) -> None:
+        assert self.columns is not None and self.compact_widths is not None
+        cells = [_fmt(row.get(c, "")).ljust(w)
+                 for c, w in zip(self.columns, self.compact_widths, strict=True)]
+        self._write("  ".join(cells).rstrip() + "\n")
+
+    def _write(self, text: str) -> None:
+        if self.file is not None:
+            self.file.write(text)
+        else:
+            self.fh.write(text)
+
+    # ---- end -----------------------------------------------------------------------------
+    def close(self) -> bool:
+        """Finish the output; False when ``-o`` was kept because nothing was predicted."""
+        if self.file is not None and self.ok == 0:
+            self.file.discard()
+            return False
+        if self.fmt == "json":
+            self._write("\n]\n" if self.ok + self.failed else "[]\n")
+        elif self.fmt == "csv":
+            if self.writer is None:
+                self._csv_header(["key", "error"])
+        elif self.compact_widths is None and self.rows:
+            table = self.table()
+            if self.file is not None:
+                Console(file=self.file.fh, width=200).print(table)
+            else:
+                self.console.print(table)
+        if self.file is not None:
+            self.file.commit()
+        else:
+            self.fh.flush()
+        return True
+
+    def abort(self) -> None:
+        if self.file is not None:
+            self.file.discard()
+
+    def table(self) -> Table:
+        table = Table(show_lines=False, header_style="bold")
+        columns = _columns(self.rows)
+        for col in columns:
+            numeric = any(isinstance(row.get(col), (int, float)) for row in self.rows)
+            table.add_column(Text(col), overflow="fold", justify="right" if numeric else "left")
+        for row in self.rows:
+            # Text, not markup: a file named "[red]x.png" must print as it is
+            table.add_row(*(Text(_fmt(row.get(c, ""))) for c in columns))
+        return table
+
+
+class _Writes:
+    """The ``write`` csv.writer needs, routed through the sink (atomic file or stdout)."""
+
+    def __init__(self, sink: Sink):
+        self.sink = sink
+
+    def write(self, text: str) -> None:
+        self.sink._write(text)
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    return columns
+
+
+def _fmt(value: Any) -> str:
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:.4f}" if value == 0 or 1e-3 <= abs(value) < 1e4 else f"{value:.4g}"
