@@ -71,7 +71,8 @@ def test_failed_run_leaves_an_existing_output_untouched(tmp_path):
     result = invoke("predict", "digits", str(tmp_path / "missing.png"), "--format", "json",
                     "-o", str(out))
     assert result.exit_code == 1
-    assert json.loads(out.read_text()) == []  # replaced atomically by a complete (empty) file
+    assert out.read_text() == "precious\n"  # a run that predicted nothing replaces nothing
+    assert "left as it was" in result.output
 
 
 def test_unknown_task_and_architecture_list_valid_names(tmp_path):
