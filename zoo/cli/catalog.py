@@ -6,7 +6,9 @@ import json
 
 import typer
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from zoo.cli.common import console, friendly_errors
 from zoo.registry import get_task, list_models, list_tasks
@@ -39,7 +41,7 @@ def list_command(pattern: str = typer.Argument("*", help="Glob over task names."
     from zoo.registry import BROKEN
 
     for module, reason in BROKEN.items():
-        console.print(f"[yellow]warning:[/] task module {module} failed to import: {reason}")
+        console.print(f"[yellow]warning:[/] task module {module} failed to import: {escape(str(reason))}")
 
 
 @friendly_errors
@@ -59,36 +61,36 @@ def info(task: str = typer.Argument(...), as_json: bool = typer.Option(False, "-
     if as_json:
         console.print_json(json.dumps(data, default=str))
         return
-    console.rule(f"[bold]{spec.name}[/] — {spec.description}")
+    console.rule(f"[bold]{spec.name}[/] — {escape(spec.description)}")
     console.print(f"kind: {spec.kind}")
     for item in spec.inputs:
-        console.print(f"input [bold]{item.name}[/] {item.shape} {item.dtype}: {item.description}")
+        console.print(f"input [bold]{item.name}[/] {item.shape} {item.dtype}: {escape(item.description)}")
     if spec.classes:
-        console.print(f"classes ({len(spec.classes)}): {', '.join(spec.classes)}")
-    console.print(f"preprocessing [bold]{spec.preprocessing}[/]: {spec.preprocessing_doc}")
+        console.print(escape(f"classes ({len(spec.classes)}): {', '.join(spec.classes)}"))
+    console.print(f"preprocessing [bold]{spec.preprocessing}[/]: {escape(spec.preprocessing_doc)}")
     for key, text in spec.data_sources.items():
-        console.print(f"data [{key}]: {text}")
+        console.print(escape(f"data [{key}]: {text}"))
     if spec.reference:
-        console.print(f"reference: {spec.reference}")
+        console.print(escape(f"reference: {spec.reference}"))
     arch_table = Table("architecture", "description", title="architectures", header_style="bold")
     for name, desc in data["architectures"].items():
-        arch_table.add_row(name + (" (default)" if name == spec.default_arch else ""), desc)
+        arch_table.add_row(name + (" (default)" if name == spec.default_arch else ""), Text(desc))
     console.print(arch_table)
     recipe = Table("field", "value", title="default recipe", header_style="bold")
     for key, value in data["recipe"].items():
-        recipe.add_row(key, str(value))
+        recipe.add_row(key, Text(str(value)))
     console.print(recipe)
     for meta in data["weights"]:
         console.rule(f"weights {meta['tag']}")
         sim = " — trained on SIMULATED data" if meta["trained_on_simulation"] else ""
-        console.print(f"arch {meta['arch']}, {meta['num_params']:,} parameters{sim}")
-        console.print(f"command: {meta['command']}")
-        console.print(f"data: {json.dumps(meta['data_source'])}")
+        console.print(escape(f"arch {meta['arch']}, {meta['num_params']:,} parameters{sim}"))
+        console.print(escape(f"command: {meta['command']}"))
+        console.print(escape(f"data: {json.dumps(meta['data_source'])}"))
         console.print(f"sha256: {meta['sha256']}")
         scalar = {k: v for k, v in meta["metrics"].items() if isinstance(v, (int, float))}
-        console.print(f"held-out metrics: {json.dumps(scalar)}")
+        console.print(escape(f"held-out metrics: {json.dumps(scalar)}"))
         if meta.get("baseline"):
-            console.print(f"baseline: {json.dumps(meta['baseline'])}")
+            console.print(escape(f"baseline: {json.dumps(meta['baseline'])}"))
     if not data["weights"]:
         console.print("no shipped weights (recipe only)")
     if card and data["card"]:
