@@ -24,7 +24,7 @@ def _fixed_cluster(log_m: float, z: float, seed: int = 3) -> float:
     rel = physics.ScalingRelations()
     kt = rel.temperature(10**log_m, z, rng)
     lum = rel.luminosity(10**log_m, z, rng)
-    return float(physics.bremsstrahlung_rates(lum, kt, z).sum())
+    return float(physics.thermal_rates(lum, kt, z).sum())
 
 
 def test_simulator_is_deterministic_for_any_worker_count():
@@ -53,7 +53,7 @@ def test_higher_redshift_gives_fewer_counts_at_fixed_mass():
 
 def _simulated_counts(log_m: float, z: float) -> float:
     """Mean total counts of full simulated images (background included) over a few seeds."""
-    opts = simulator.SimOptions(n=10)
+    opts = simulator.SimOptions(n=10, detect_min_counts=0)  # every cluster, detected or not
     return float(np.mean([simulator.simulate_cluster(opts, np.random.default_rng(s), z, log_m)[0]
                           .sum() for s in range(4)]))
 
@@ -178,3 +178,97 @@ def test_simulator_catalogue_is_cached_and_read_back(tmp_path, monkeypatch, task
     assert np.array_equal(again.test.y, data.test.y)
     with pytest.raises(InputError, match="unknown option"):
         task.load_data(None, seed=1, n=30, bogus=1)
+
+
+def test_lx_m_slope_option_sets_the_luminosity_scaling():
+    """L ~ M^slope at fixed z: the observed slope (default) makes groups fainter than the
+    self-similar 4/3, with the normalisation kept at the pivot mass."""
+    rng = np.random.default_rng(0)
+
+    def ratio(slope: float) -> float:
+        rel = physics.ScalingRelations(slope_l=slope, scatter_ln_l=0.0)
+        return rel.luminosity(1e15, 0.3, rng) / rel.luminosity(1e13, 0.3, rng)
+
+    assert ratio(physics.SELF_SIMILAR_SLOPE_L) == pytest.approx(100 ** (4 / 3))
+    assert ratio(1.8) == pytest.approx(100**1.8)
+    assert physics.ScalingRelations().slope_l == physics.OBSERVED_SLOPE_L == 1.8
+    pivot = physics.ScalingRelations(slope_l=2.0, scatter_ln_l=0.0)
+    assert pivot.luminosity(pivot.m_pivot, 0.0, rng) == pytest.approx(pivot.l_pivot)
+    scattered = physics.ScalingRelations(scatter_ln_l=0.5)
+    draws = np.log([scattered.luminosity(1e14, 0.3, rng) for _ in range(2000)])
+    assert draws.std() == pytest.approx(0.5, rel=0.1)
+
+
+def test_line_emission_brightens_cool_plasma_in_the_fe_l_bands_only():
+    cool_lines, cool_cont = (physics.thermal_rates(1e43, 1.0, 0.1, lines) for lines in (1, 0))
+    hot_lines, hot_cont = (physics.thermal_rates(1e45, 8.0, 0.1, lines) for lines in (1, 0))
+    fe_l = slice(3, 5)  # 0.7-1.4 keV observed
+    assert cool_lines[fe_l].sum() > 1.5 * cool_cont[fe_l].sum()
+    assert hot_lines.sum() == pytest.approx(hot_cont.sum(), rel=0.02)
+    assert physics.line_fraction(1.0) > 0.5 > physics.line_fraction(2.5) > physics.line_fraction(6)
+
+
+def test_delta_500_critical_converted_at_each_redshift():
+    assert physics.delta_mean(0.0) == pytest.approx(500 / 0.3)
+    assert physics.delta_mean(1.0) == pytest.approx(500 / (0.3 * 8 / (0.3 * 8 + 0.7)))
+    assert physics.tinker_parameters(1600)["a"] == pytest.approx(2.30)
+    assert physics.tinker_parameters(200)["A"] == pytest.approx(0.186)
+
+
+def test_vignetting_is_one_on_axis_and_falls_faster_for_hard_photons():
+    v = physics.vignetting(np.array([0.0, 16.0, 30.0]))
+    assert np.allclose(v[0], 1.0)
+    assert np.all(v[1] < 1.0) and np.all(v[2] < v[1])
+    assert v[1, -1] < v[1, 0]  # 5.6-8 keV is vignetted more than 0.2-0.3 keV
+
+
+def test_detection_selection_drops_faint_clusters_and_keeps_bright_ones():
+    opts = simulator.SimOptions(n=10)
+    rng = np.random.default_rng(1)
+    assert all(simulator.simulate_cluster(opts, rng, 0.9, 13.0) is None for _ in range(5))
+    bright = simulator.simulate_cluster(opts, rng, 0.1, 14.5)
+    assert bright is not None and bright[1]["detection_counts"] >= opts.detect_min_counts
+    everything = simulator.SimOptions(n=10, detect_min_counts=0)
+    assert simulator.simulate_cluster(everything, rng, 0.9, 13.0) is not None
+    images, params = next(simulator.iter_simulate(SMALL, seed=2, workers=1))
+    assert np.all(params["detection_counts"] >= SMALL.detect_min_counts)
+
+
+def test_evaluate_reports_physical_prior_mass_bins_and_pit(tmp_path, task):
+    from zoo.task import Split
+
+    rng = np.random.default_rng(0)
+    y = np.concatenate([rng.uniform(13.0, 13.5, 300), rng.uniform(13.5, 14.0, 200)])
+    sigma = np.full_like(y, 0.2)
+    mu = y + 0.03 + sigma * rng.standard_normal(len(y))
+    split = Split({"image": np.zeros((len(y), 1)), "redshift": np.full((len(y), 1), 0.3),
+                   "prior_weight": np.ones(len(y))}, y)
+    report = task.evaluate(split, [np.column_stack([mu, np.log(sigma)])], tmp_path)
+    prior = report["physical_prior"]
+    assert set(prior) >= {"bias_dex", "scatter_dex", "within_1sigma", "within_2sigma"}
+    assert prior["bias_dex"] == pytest.approx(0.03, abs=0.03)
+    assert prior["within_1sigma"] == pytest.approx(0.68, abs=0.06)
+    bins = report["by_mass_bin"]
+    assert set(bins) == {"13.0-13.5", "13.5-14.0"}
+    assert bins["13.0-13.5"]["n"] == 300 and bins["13.5-14.0"]["n"] == 200
+    assert set(bins["13.0-13.5"]) == {"n", "bias_dex", "scatter_dex", "within_1sigma"}
+    assert len(report["pit_histogram"]) == metrics.PIT_BINS
+    assert sum(report["pit_histogram"]) == pytest.approx(1.0)
+    assert (tmp_path / "pit.png").stat().st_size > 1000
+
+
+def test_physical_prior_weights_undo_a_flattened_mass_function():
+    log_m = np.array([13.1, 14.5])
+    z = np.array([0.3, 0.3])
+    assert np.allclose(metrics.physical_prior_weight(log_m, z, 1.0), 1.0)
+    w = metrics.physical_prior_weight(log_m, z, 0.5)
+    assert w.mean() == pytest.approx(1.0) and w[0] > 5 * w[1]
+
+
+def test_baseline_aperture_follows_r500():
+    """The rebuilt baseline counts inside R500 iterated from its own mass estimate."""
+    near, far = metrics.r500_px(np.array([14.0, 14.0]), np.array([0.1, 0.8]))
+    assert near > 2 * far
+    maps = np.ones((2, 50, 50))
+    net, bkg = metrics.aperture_net_counts(maps, np.zeros(2), np.array([5.0, 10.0]))
+    assert net[1] == pytest.approx(4 * net[0], rel=0.1) and np.all(bkg == 0)

@@ -15,7 +15,7 @@ import numpy as np
 from zoo.tasks.cluster_mass import physics
 
 LN10 = float(np.log(10.0))
-#: Subset with detectable emission in most images, where the image carries mass information.
+#: The massive subset reported separately ("_M500>1e14").
 MASSIVE_LOG_M = 14.0
 
 
@@ -49,6 +49,83 @@ def mass_report(y: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> dict[str, A
     return report
 
 
+#: Edges (log10 M500) of the 0.5 dex bins of ``by_mass_bin``.
+MASS_BIN_EDGES = np.arange(physics.LOG_M_MIN, physics.LOG_M_MAX + 0.01, 0.5)
+#: Bins of the PIT (probability integral transform) histogram.
+PIT_BINS = 20
+
+
+def pit(y: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Phi((y - mu) / sigma): uniform on [0, 1] when the predicted Gaussians are calibrated."""
+    from scipy.special import ndtr
+
+    return ndtr((np.asarray(y, np.float64) - mu) / np.maximum(sigma, 1e-6))
+
+
+def physical_prior_weight(log_m: np.ndarray, z: np.ndarray, power: float) -> np.ndarray:
+    """Importance weights (mean 1) from (dn/dlogM)^power to the mass function itself.
+
+    n(M, z)^(1 - power) at each cluster's redshift; all ones for power = 1. Exact for the
+    mass prior at fixed z; the redshift-dependent normalisation after the detection cut is
+    neglected, so for power != 1 the figures are an approximation.
+    """
+    log_m = np.asarray(log_m, np.float64).reshape(-1)
+    if power == 1.0:
+        return np.ones_like(log_m)
+    z = np.asarray(z, np.float64).reshape(-1)
+    w = np.array([np.interp(m, *physics.mass_function(float(zi))) ** (1.0 - power)
+                  for m, zi in zip(log_m, z, strict=True)])
+    return w / w.mean()
+
+
+def physical_prior_report(y: np.ndarray, mu: np.ndarray, sigma: np.ndarray,
+                          weight: np.ndarray) -> dict[str, float]:
+    """Bias, scatter and 1/2-sigma coverage under the physical mass function.
+
+    ``weight`` re-weights each cluster from the prior it was drawn from to the unflattened
+    mass function (all ones when the sample was drawn from it, the default).
+    """
+    y, mu, sigma, w = (np.asarray(a, np.float64).reshape(-1) for a in (y, mu, sigma, weight))
+    w = w / w.sum()
+    d = mu - y
+    bias = float(w @ d)
+    pull = np.abs(d) / np.maximum(sigma, 1e-6)
+    return {"n": int(len(y)), "effective_n": float(1.0 / (w @ w)), "bias_dex": bias,
+            "scatter_dex": float(np.sqrt(w @ (d - bias) ** 2)),
+            "within_1sigma": float(w @ (pull <= 1)), "within_2sigma": float(w @ (pull <= 2))}
+
+
+def by_mass_bin(y: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Bias, scatter and 1-sigma coverage in 0.5 dex bins of true log M500 (key "13.0-13.5")."""
+    y, mu, sigma = (np.asarray(a, np.float64).reshape(-1) for a in (y, mu, sigma))
+    out: dict[str, dict[str, Any]] = {}
+    for lo, hi in zip(MASS_BIN_EDGES[:-1], MASS_BIN_EDGES[1:], strict=True):
+        sel = (y >= lo) & ((y < hi) if hi < MASS_BIN_EDGES[-1] else (y <= hi))
+        if not sel.any():
+            continue
+        d = mu[sel] - y[sel]
+        out[f"{lo:.1f}-{hi:.1f}"] = {
+            "n": int(sel.sum()), "bias_dex": float(d.mean()), "scatter_dex": float(d.std()),
+            "within_1sigma": float(np.mean(np.abs(d) <= sigma[sel]))}
+    return out
+
+
+def pit_plot(values: np.ndarray, weight: np.ndarray, path: Path,
+             title: str = "cluster-mass: calibration (PIT) on the test split") -> None:
+    """Histogram of PIT values (flat when sigma is calibrated) with its expected level."""
+    from zoo.reports import _pyplot, save_figure
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.hist(values, bins=PIT_BINS, range=(0, 1), weights=weight / weight.sum() * PIT_BINS,
+            color="C0", alpha=0.8, label="test clusters (physical mass function)")
+    ax.axhline(1.0, color="k", ls="--", lw=1, label="calibrated")
+    ax.set(xlabel="PIT = Phi((true - mu) / sigma)", ylabel="density", title=title, xlim=(0, 1))
+    ax.legend(loc="lower center")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
 def scatter_plot(y: np.ndarray, mu: np.ndarray, sigma: np.ndarray, path: Path,
                  title: str = "cluster-mass: held-out test split") -> None:
     """Predicted vs true log M500 (coloured by predicted sigma) and residuals vs true mass."""
@@ -80,13 +157,14 @@ def scatter_plot(y: np.ndarray, mu: np.ndarray, sigma: np.ndarray, path: Path,
     save_figure(fig, path)
 
 
-# ---- classical baseline: inverted luminosity-mass relation -----------------------------------
-#: Detection threshold of the classical method: net counts above 5 sigma of the background.
-DETECTION_SNR = 5.0
+# ---- classical baseline: inverted luminosity-mass relation in an R500 aperture ---------------
+#: Iterations of aperture -> mass -> R500 -> aperture (converges in a few for slopes < 2).
+R500_ITERATIONS = 10
 
 
 def border_level(log1p_images: np.ndarray, border: int = 5) -> np.ndarray:
-    """Mean counts per pixel (all bands) in the outer ``border`` pixels of each image."""
+    """Mean counts per pixel (all bands) in the outer ``border`` pixels of each image: the
+    local background, which varies from image to image with the vignetting."""
     frame = np.ones(log1p_images.shape[1:3], bool)
     frame[border:-border, border:-border] = False
     out = np.empty(len(log1p_images))
@@ -96,80 +174,79 @@ def border_level(log1p_images: np.ndarray, border: int = 5) -> np.ndarray:
     return out
 
 
-#: Radius (pixels, 16" each) of the counting aperture: 2.7', about R500 of a 1e14 M_sun
-#: cluster at z = 0.3; a fixed aperture keeps the estimator independent of the unknown mass.
-APERTURE_PX = 10.0
+def _count_maps(log1p_images: np.ndarray) -> np.ndarray:
+    """(N, npix, npix) counts summed over the bands."""
+    return np.concatenate([np.expm1(log1p_images[i:i + 512].astype(np.float64)).sum(axis=-1)
+                           for i in range(0, len(log1p_images), 512)])
 
 
-def aperture_mask(npix: int) -> np.ndarray:
+def aperture_net_counts(maps: np.ndarray, background: np.ndarray, radius_px: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """(net counts, background counts) within ``radius_px`` of each image centre."""
+    npix = maps.shape[1]
     yy, xx = np.mgrid[:npix, :npix] + 0.5 - npix / 2
-    return xx**2 + yy**2 <= APERTURE_PX**2
+    r2 = (xx**2 + yy**2)[None]
+    inside = r2 <= np.asarray(radius_px, np.float64).reshape(-1, 1, 1) ** 2
+    area = inside.sum(axis=(1, 2))
+    bkg = background * area
+    return (maps * inside).sum(axis=(1, 2)) - bkg, bkg
 
 
-def aperture_counts(log1p_images: np.ndarray) -> np.ndarray:
-    """Counts (all bands) within APERTURE_PX of the image centre, per image."""
-    mask = aperture_mask(log1p_images.shape[1])
-    out = np.empty(len(log1p_images))
-    for start in range(0, len(log1p_images), 512):
-        counts = np.expm1(log1p_images[start:start + 512].astype(np.float64))
-        out[start:start + 512] = counts[:, mask, :].sum(axis=(1, 2))
-    return out
+def r500_px(log_m: np.ndarray, z: np.ndarray, pixel_arcsec: float = 16.0) -> np.ndarray:
+    """R500c in pixels of a cluster of mass 10^log_m at redshift z."""
+    rad = physics.r500_mpc(10.0 ** np.asarray(log_m), z) / physics.angular_diameter_distance(z)
+    return rad * 206264.8 / pixel_arcsec
 
 
-def features(log1p_images: np.ndarray, z: np.ndarray,
-             background_per_pixel: float) -> tuple[np.ndarray, np.ndarray]:
-    """(design matrix [1, log L proxy, log E(z), log D_L], detected mask).
-
-    Net counts = aperture counts - background x aperture pixels; L proxy = net counts x D_L^2, luminosity up
-    to constants (band and K-correction are absorbed by the fitted coefficients).
-    """
-    z = np.asarray(z, np.float64).reshape(-1)
-    background = background_per_pixel * aperture_mask(log1p_images.shape[1]).sum()
-    net = aperture_counts(log1p_images) - background
-    detected = net > DETECTION_SNR * np.sqrt(max(background, 1.0))
-    d_l = physics.luminosity_distance(z)
-    design = np.column_stack([np.ones_like(z), np.log10(np.maximum(net, 1.0) * d_l**2),
-                              np.log10(physics.e_of_z(z)), np.log10(d_l)])
-    return design, detected
+def design(net: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """[1, log10(net counts x D_L^2), log10 E(z)]: the L_X proxy (band and K-correction are
+    absorbed by the fitted coefficients) and the self-similar evolution."""
+    return np.column_stack([np.ones_like(z), np.log10(np.maximum(net, 1.0)
+                                                      * physics.luminosity_distance(z) ** 2),
+                            np.log10(physics.e_of_z(z))])
 
 
 @dataclass
 class LxMassFit:
-    """Classical estimator: for detected clusters log M = a + b log L_X + c log E(z) (the
-    inverted L_X-M relation, fitted as log M on log L so it is not biased by inversion); for
-    undetected ones a distance-limited mean, log M = a' + c' log E(z) + d' log D_L."""
+    """Classical estimator as a survey analysis runs it: log M = a + b log L_X + c log E(z)
+    with L_X from the net counts inside R500, and R500 iterated from the mass estimate.
 
-    background_per_pixel: float
-    detected_coef: np.ndarray
-    undetected_coef: np.ndarray
-    detected_rms: float
-    undetected_rms: float
+    The relation is calibrated on the training split with apertures of the true R500 (a
+    calibration sample with known masses), fitted as log M on log L so that it is free of
+    inversion bias. sigma^2 = intrinsic^2 + the Poisson error of the counts, propagated.
+    """
+
+    coef: np.ndarray
+    intrinsic_dex: float
+    start_log_m: float
 
     def predict(self, log1p_images: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        design, detected = features(log1p_images, z, self.background_per_pixel)
-        mu = np.where(detected, design[:, :3] @ self.detected_coef,
-                      design[:, [0, 2, 3]] @ self.undetected_coef)
-        sigma = np.where(detected, self.detected_rms, self.undetected_rms)
-        return mu, sigma
+        z = np.asarray(z, np.float64).reshape(-1)
+        maps, background = _count_maps(log1p_images), border_level(log1p_images)
+        half = log1p_images.shape[1] / 2
+        mu = np.full(len(z), self.start_log_m)
+        for _ in range(R500_ITERATIONS):
+            radius = np.clip(r500_px(mu, z), 2.0, half)
+            net, bkg = aperture_net_counts(maps, background, radius)
+            mu = design(net, z) @ self.coef
+        return mu, np.sqrt(self.intrinsic_dex**2 + self._statistical(net, bkg) ** 2)
+
+    def _statistical(self, net: np.ndarray, bkg: np.ndarray) -> np.ndarray:
+        """Poisson error of log10(net counts) times the slope b, in dex."""
+        net = np.maximum(net, 1.0)
+        return abs(self.coef[1]) * np.sqrt(net + bkg) / net / LN10
 
 
 def fit_lx_mass(log1p_images: np.ndarray, z: np.ndarray, log_m: np.ndarray) -> LxMassFit:
-    """Least-squares fits of both regimes on a training split.
-
-    The background level is the median border level of the training images, i.e. a fixed
-    background model, as a survey analysis has; a per-image border would be contaminated by
-    nearby massive clusters that fill the field.
-    """
-    background = float(np.median(border_level(log1p_images)))
-    design, detected = features(log1p_images, z, background)
+    """Least-squares calibration of the relation on a training split (true-R500 apertures)."""
+    z = np.asarray(z, np.float64).reshape(-1)
     log_m = np.asarray(log_m, np.float64).reshape(-1)
-
-    def lstsq(cols: list[int], sel: np.ndarray) -> tuple[np.ndarray, float]:
-        if sel.sum() < len(cols) + 1:  # too few to fit: the mean of everything
-            return np.array([log_m.mean()] + [0.0] * (len(cols) - 1)), float(log_m.std())
-        coef, *_ = np.linalg.lstsq(design[sel][:, cols], log_m[sel], rcond=None)
-        return coef, float(np.std(design[sel][:, cols] @ coef - log_m[sel]))
-
-    det_coef, det_rms = lstsq([0, 1, 2], detected)
-    und_coef, und_rms = lstsq([0, 2, 3], ~detected)
-    return LxMassFit(background, det_coef, und_coef, det_rms, und_rms)
+    maps, background = _count_maps(log1p_images), border_level(log1p_images)
+    radius = np.clip(r500_px(log_m, z), 2.0, log1p_images.shape[1] / 2)
+    net, bkg = aperture_net_counts(maps, background, radius)
+    x = design(net, z)
+    coef, *_ = np.linalg.lstsq(x, log_m, rcond=None)
+    fit = LxMassFit(coef, 0.0, float(np.median(log_m)))
+    excess = np.var(x @ coef - log_m) - np.mean(fit._statistical(net, bkg) ** 2)
+    fit.intrinsic_dex = float(np.sqrt(max(excess, 1e-4)))
+    return fit

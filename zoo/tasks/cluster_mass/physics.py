@@ -62,11 +62,43 @@ def r500_mpc(mass: np.ndarray | float, z: np.ndarray | float) -> np.ndarray:
 
 
 # ---- halo mass function: Tinker et al. 2008 with a BBKS power spectrum ----------------------
-#: Tinker et al. (2008) Table 2 for Delta = 1600 x mean density, which is 500 x critical at
-#: z = 0 for Omega_m = 0.3 (the change of that ratio with z is neglected).
-TINKER = {"A": 0.260, "a": 2.30, "b": 1.46, "c": 1.97, "delta": 1600.0}
+#: Tinker et al. (2008) Table 2: (Delta w.r.t. the mean density, A, a, b, c); the fit is
+#: interpolated in log Delta, as the paper prescribes for other overdensities.
+TINKER_TABLE = np.array([
+    [200, 0.186, 1.47, 2.57, 1.19], [300, 0.200, 1.52, 2.25, 1.27],
+    [400, 0.212, 1.56, 2.05, 1.34], [600, 0.218, 1.61, 1.87, 1.45],
+    [800, 0.248, 1.87, 1.59, 1.58], [1200, 0.255, 2.13, 1.51, 1.80],
+    [1600, 0.260, 2.30, 1.46, 1.97], [2400, 0.260, 2.53, 1.44, 2.24],
+    [3200, 0.260, 2.66, 1.41, 2.44],
+])
+#: Masses are M500c: 500 x the critical density at the cluster's own redshift.
+DELTA_CRIT = 500.0
 LOG_M_MIN, LOG_M_MAX = 13.0, 15.0
 _LOGM_GRID = np.linspace(LOG_M_MIN, LOG_M_MAX, 241)
+
+
+def delta_mean(z: float) -> float:
+    """500 rho_c(z) expressed in units of the mean matter density at z: 500 / Omega_m(z).
+
+    Omega_m(z) comes from astropy.cosmology (``_astropy_cosmology``). It is 1667 at z = 0
+    and 646 at z = 1.
+    """
+    return DELTA_CRIT / float(_astropy_cosmology().Om(z))
+
+
+@cache
+def _astropy_cosmology():  # type: ignore[no-untyped-def]
+    """The same flat LCDM in astropy, built on first use (prediction never needs it)."""
+    from astropy.cosmology import FlatLambdaCDM
+
+    return FlatLambdaCDM(H0=H0, Om0=OMEGA_M)
+
+
+def tinker_parameters(delta: float) -> dict[str, float]:
+    """A, a, b, c of Tinker et al. (2008) at overdensity ``delta`` (mean density units)."""
+    log_delta = np.log10(TINKER_TABLE[:, 0])
+    return {name: float(np.interp(np.log10(delta), log_delta, TINKER_TABLE[:, col]))
+            for col, name in enumerate("Aabc", start=1)}
 
 
 def _sigma_of_mass(log_m: np.ndarray) -> np.ndarray:
@@ -111,13 +143,19 @@ def growth_factor(z: np.ndarray | float) -> np.ndarray:
 
 
 def mass_function(z: float) -> tuple[np.ndarray, np.ndarray]:
-    """(log10 M grid, dn/dlog10M up to a constant) of Tinker et al. (2008) at redshift z."""
+    """(log10 M500c grid, dn/dlog10M up to a constant) of Tinker et al. (2008) at redshift z.
+
+    The overdensity is 500 rho_c(z) converted to the mean density at z (``delta_mean``), so
+    the multiplicity function is the one for M500c at every redshift.
+    """
+    delta = delta_mean(z)
+    fit = tinker_parameters(delta)
     sigma = _sigma_grid() * growth_factor(z)
-    alpha = 10 ** (-((0.75 / np.log10(TINKER["delta"] / 75)) ** 1.2))
-    big_a = TINKER["A"] * (1 + z) ** -0.14
-    a = TINKER["a"] * (1 + z) ** -0.06
-    b = TINKER["b"] * (1 + z) ** -alpha
-    f = big_a * ((sigma / b) ** -a + 1) * np.exp(-TINKER["c"] / sigma**2)
+    alpha = 10 ** (-((0.75 / np.log10(delta / 75)) ** 1.2))
+    big_a = fit["A"] * (1 + z) ** -0.14
+    a = fit["a"] * (1 + z) ** -0.06
+    b = fit["b"] * (1 + z) ** -alpha
+    f = big_a * ((sigma / b) ** -a + 1) * np.exp(-fit["c"] / sigma**2)
     dlninv_sigma = -np.gradient(np.log(sigma), _LOGM_GRID)
     return _LOGM_GRID, f * dlninv_sigma / 10.0**_LOGM_GRID
 
@@ -134,16 +172,23 @@ def sample_log_mass(z: float, rng: np.random.Generator, power: float = 1.0) -> f
     return float(np.interp(rng.random() * cdf[-1], cdf, grid))
 
 
-# ---- scaling relations (self-similar slopes, log-normal scatter) ---------------------------
+# ---- scaling relations (power laws with log-normal scatter) --------------------------------
+#: Observed slope of bolometric L_X-M500 (REXCESS, Pratt et al. 2009: 1.8-2.1 depending on
+#: the fit and core treatment; groups extend it, Lovisari et al. 2015); self-similar is 4/3.
+OBSERVED_SLOPE_L = 1.8
+SELF_SIMILAR_SLOPE_L = 4 / 3
+
+
 @dataclass(frozen=True)
 class ScalingRelations:
-    """T-M and L_bol-M with self-similar slopes and evolution.
+    """T-M (self-similar) and L_bol-M (observed slope by default) with redshift evolution.
 
     Normalisations: T = 5 keV at M500 = 3.84e14 M_sun and z = 0 (Arnaud, Pointecouteau &
     Pratt 2005); L_bol of the non-cool-core ICM = 3.5e44 erg/s at the same mass (order of
-    REXCESS, Pratt et al. 2009). Scatter in ln: 0.10 for T (Arnaud+05), 0.20 for the
-    core-excised-like luminosity (Pratt+09, Mantz+16); cool cores add a compact extra
-    component on top, which is what makes total L_X a poorer mass proxy (Ntampaka+19).
+    REXCESS, Pratt et al. 2009), so a steeper slope makes groups fainter, not clusters.
+    Scatter in ln: 0.10 for T (Arnaud+05); 0.25 by default for the luminosity (between the
+    core-excised ~0.2 of Mantz+16 and Pratt+09's ~0.4 with cores; cool cores add a compact
+    extra component on top, which is what makes total L_X a poorer mass proxy).
     """
 
     m_pivot: float = 3.84e14
@@ -151,10 +196,10 @@ class ScalingRelations:
     l_pivot: float = 3.5e44
     slope_t: float = 2 / 3
     evol_t: float = 2 / 3
-    slope_l: float = 4 / 3
+    slope_l: float = OBSERVED_SLOPE_L
     evol_l: float = 7 / 3
     scatter_ln_t: float = 0.10
-    scatter_ln_l: float = 0.20
+    scatter_ln_l: float = 0.25
 
     def temperature(self, mass: float, z: float, rng: np.random.Generator) -> float:
         ez = float(e_of_z(z))
@@ -206,20 +251,51 @@ _X = np.geomspace(1e-4, 60.0, 4000)
 _GAUNT_NORM = float(np.trapezoid(_X**-0.4 * np.exp(-_X), _X))  # integral of x^-0.4 e^-x dx
 
 
-def bremsstrahlung_rates(lum_bol: float, kt: float, z: float) -> np.ndarray:
-    """Expected count rate (counts/s) per band of a thermal-bremsstrahlung source.
+def line_fraction(kt: float) -> float:
+    """Fraction of the bolometric emission of a kT plasma radiated in lines (Z ~ 0.3 Z_sun).
 
-    The rest-frame spectrum L_E ~ g(E, T) exp(-E/kT) carries the bolometric luminosity
-    ``lum_bol``; the velocity-averaged Gaunt factor is approximated by (E/kT)^-0.4 (good to
-    ~20% for 0.1 < E/kT < 10, Rybicki & Lightman 1979). Line emission is neglected. Observed
-    photons at E come from E(1+z) in the rest frame: n(E) = (1+z) L_E(E(1+z)) / (4 pi D_L^2 E).
+    0.7 / (1 + (kT / 1.6 keV)^4): 0.6 at 1 keV, 0.3 at 1.7 keV, 0.08 at 2.7 keV, ~0 above
+    5 keV, an approximate reading of the [Fe/H] = -0.5 cooling curves of Sutherland & Dopita
+    (1993, ApJS 88, 253) against pure bremsstrahlung. Most groups here are below 2 keV.
     """
-    norm = _GAUNT_NORM * kt  # integral of the L_E shape over E (keV)
+    return 0.7 / (1.0 + (kt / 1.6) ** 4)
+
+
+#: Line blends of cool plasma (keV rest frame, Gaussian sigma, share of the line emission):
+#: the Fe-L complex around 0.8-1.2 keV dominates, O VII/VIII near 0.6 keV, Si/S near 2 keV.
+LINE_BLENDS = ((0.95, 0.12, 0.65), (0.60, 0.05, 0.20), (1.95, 0.15, 0.15))
+
+
+def thermal_rates(lum_bol: float, kt: float, z: float, lines: float = 1.0) -> np.ndarray:
+    """Expected count rate (counts/s) per band of a kT plasma: bremsstrahlung + line blends.
+
+    Continuum: L_E ~ g(E, T) exp(-E/kT) with the velocity-averaged Gaunt factor approximated
+    by (E/kT)^-0.4 (good to ~20% for 0.1 < E/kT < 10, Rybicki & Lightman 1979). Lines: a
+    fraction ``lines`` x ``line_fraction(kT)`` of ``lum_bol`` in ``LINE_BLENDS`` (0 gives the
+    pure continuum). Observed photons at E come from E(1+z) in the rest frame:
+    n(E) = (1+z) L_E(E(1+z)) / (4 pi D_L^2 E).
+    """
     e_rest = _E_GRID * (1 + z)
-    shape = (e_rest / kt) ** -0.4 * np.exp(-e_rest / kt) / norm  # 1/keV
+    continuum = (e_rest / kt) ** -0.4 * np.exp(-e_rest / kt) / (_GAUNT_NORM * kt)  # 1/keV
+    f_line = lines * line_fraction(kt)
+    line = sum(share * np.exp(-0.5 * ((e_rest - centre) / width) ** 2)
+               / (np.sqrt(2 * np.pi) * width) for centre, width, share in LINE_BLENDS)
+    shape = (1 - f_line) * continuum + f_line * line
     d_l = float(luminosity_distance(z)) * MPC_CM
     photon_flux = (1 + z) * lum_bol * shape / (4 * np.pi * d_l**2) / (_E_GRID * KEV_ERG)
     return BAND_WEIGHTS @ photon_flux
+
+
+def vignetting(offaxis_arcmin: np.ndarray) -> np.ndarray:
+    """Relative effective area (..., bands) at off-axis angles, 1 on axis.
+
+    1 / (1 + (theta / theta_50(E))^2) with theta_50 = 16' (E / 1.5 keV)^-0.2 at each band's
+    centre: about half the on-axis area at 16' and 1.5 keV, falling faster for harder
+    photons, an approximation of eROSITA's vignetting curves (Predehl et al. 2021, Fig. 10).
+    """
+    centres = np.sqrt(BAND_EDGES[1:] * BAND_EDGES[:-1])
+    theta_50 = 16.0 * (centres / 1.5) ** -0.2
+    return 1.0 / (1.0 + (np.asarray(offaxis_arcmin)[..., None] / theta_50) ** 2)
 
 
 def power_law_rates(flux_05_2: float, gamma: float) -> np.ndarray:

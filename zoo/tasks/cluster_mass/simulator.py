@@ -1,12 +1,15 @@
 """Built-in eROSITA-like cluster simulator: one more producer of the HDF5 catalogue format.
 
-Each cluster: (z, M500) from a flat redshift prior and the Tinker et al. (2008) mass
-function (flattened by a power 0.5 by default, as training sets are) -> T and L_bol from
-self-similar scaling relations with log-normal scatter -> beta-model surface brightness
-(core radius tied to R500, ellipticity, centroid offset, and for 40% of clusters a compact
-cool core at half the temperature) -> thermal-bremsstrahlung counts in ten bands through an
-eROSITA-like effective area -> AGN (field log N-log S plus an occasional central AGN) ->
-Gaussian PSF -> sky + particle background -> Poisson counts.
+Each cluster: (z, M500c) from a flat redshift prior and the Tinker et al. (2008) mass
+function for 500 rho_c(z) (the true abundance by default; a power < 1 flattens it) -> T
+(self-similar) and L_bol (observed slope 1.8 by default) with log-normal scatter ->
+beta-model surface brightness (core radius tied to R500, ellipticity, centroid offset, and
+for 40% of clusters a compact cool core at half the temperature) -> bremsstrahlung + line
+emission in ten bands through an eROSITA-like effective area -> a survey-like detection
+cut on the cluster's 0.5-2 keV counts (undetected clusters are redrawn, so the catalogue is
+what a survey would list) -> AGN (field log N-log S plus an occasional central AGN) ->
+vignetting at a random off-axis position -> Gaussian PSF -> sky + particle background ->
+Poisson counts.
 
 Determinism: clusters are made in fixed chunks, each from its own ``SeedSequence`` child,
 so the catalogue depends only on ``seed`` and the options, never on the worker count.
@@ -31,7 +34,7 @@ from zoo.errors import InputError
 from zoo.tasks.cluster_mass import physics
 from zoo.tasks.cluster_mass.formats import CatalogueWriter
 
-SIMULATOR_VERSION = "cluster-mass-sim-v1"
+SIMULATOR_VERSION = "cluster-mass-sim-v2"
 CHUNK = 200
 
 
@@ -42,7 +45,12 @@ class SimOptions:
     n: int = 12000  # number of clusters
     z_min: float = 0.05
     z_max: float = 1.0
-    mass_function_power: float = 0.5  # 1 = Tinker+08 abundance; 0.5 = flattened for training
+    mass_function_power: float = 1.0  # 1 = Tinker+08 abundance (the survey prior); < 1 flattens
+    lx_m_slope: float = physics.OBSERVED_SLOPE_L  # 4/3 is self-similar
+    lx_m_scatter_ln: float = 0.25
+    line_emission: float = 1.0  # scale of the line fraction of cool plasma; 0 = continuum only
+    max_offaxis_arcmin: float = 15.0  # cluster uniform in this disk of the FoV; 0 = on axis
+    detect_min_counts: float = 50.0  # cluster counts (0.5-2 keV) to enter the catalogue; 0 = all
     exposure_s: float = 2000.0  # vignetting-corrected exposure, eFEDS-like depth
     pixel_arcsec: float = 16.0
     npix: int = 50
@@ -101,12 +109,19 @@ def _point_sources(opts: SimOptions, rng: np.random.Generator) -> list[tuple[flo
     return [(float(x), float(y), float(f)) for (x, y), f in zip(pos, flux, strict=True)]
 
 
+#: Bands 2-5 span 0.5-2 keV, the detection band of eROSITA cluster surveys.
+DETECTION_BANDS = slice(2, 6)
+
+
 def simulate_cluster(opts: SimOptions, rng: np.random.Generator, z: float | None = None,
-                     log_m: float | None = None) -> tuple[np.ndarray, dict[str, float]]:
+                     log_m: float | None = None) -> tuple[np.ndarray, dict[str, float]] | None:
     """One cluster: Poisson counts (npix, npix, 10) as int32 and its true parameters.
 
     ``z`` and ``log_m`` pin the redshift and mass (for studies at fixed z or M); by default
-    both are drawn from the priors.
+    both are drawn from the priors. None when the cluster fails the detection cut: its
+    0.5-2 keV counts, a Poisson draw of the vignetted cluster emission in the image, fall
+    below ``detect_min_counts`` (eFEDS-like extent selection needs some tens of counts,
+    Brunner et al. 2022, Liu et al. 2022).
     """
     from scipy.ndimage import gaussian_filter
 
@@ -115,7 +130,8 @@ def simulate_cluster(opts: SimOptions, rng: np.random.Generator, z: float | None
     drawn_m = physics.sample_log_mass(z, rng, opts.mass_function_power)
     log_m = drawn_m if log_m is None else float(log_m)
     mass = 10.0**log_m
-    relations = physics.ScalingRelations()
+    relations = physics.ScalingRelations(slope_l=opts.lx_m_slope,
+                                         scatter_ln_l=opts.lx_m_scatter_ln)
     kt = relations.temperature(mass, z, rng)
     lum = relations.luminosity(mass, z, rng)
     r500_px = float(physics.r500_mpc(mass, z) / physics.angular_diameter_distance(z)) \
@@ -124,12 +140,19 @@ def simulate_cluster(opts: SimOptions, rng: np.random.Generator, z: float | None
     q, angle = float(rng.uniform(0.6, 1.0)), float(rng.uniform(0, np.pi))
     beta = float(np.clip(rng.normal(2 / 3, 0.06), 0.55, 0.85))
     x_core = 0.18 * float(np.exp(0.3 * rng.standard_normal()))  # r_c / R500
+    # Optical axis: the image centre lies uniformly in a disk of radius max_offaxis_arcmin.
+    phase = 2 * np.pi * rng.random()
+    axis = opts.max_offaxis_arcmin * np.sqrt(rng.random()) * np.array([np.sin(phase),
+                                                                       np.cos(phase)])
+    pix = (np.arange(opts.npix) + 0.5 - opts.npix / 2) * opts.pixel_arcsec / 60
+    offaxis = np.hypot(pix[:, None] + axis[0], pix[None, :] + axis[1])
+    vignetted = physics.vignetting(offaxis)  # (npix, npix, bands)
 
     def component(lum_c: float, kt_c: float, x_c: float) -> np.ndarray:
         rc_px = max(0.5, x_c * r500_px)
         frac = _beta_fraction_map(opts, center, rc_px, beta, q, angle, 5 * r500_px)
-        counts = physics.bremsstrahlung_rates(lum_c, kt_c, z) * opts.exposure_s
-        return frac[..., None] * counts[None, None, :]
+        counts = physics.thermal_rates(lum_c, kt_c, z, opts.line_emission) * opts.exposure_s
+        return frac[..., None] * counts[None, None, :] * vignetted
 
     expected = component(lum, kt, x_core)
     cool_core = bool(rng.random() < opts.cool_core_fraction)
@@ -137,6 +160,9 @@ def simulate_cluster(opts: SimOptions, rng: np.random.Generator, z: float | None
     if cool_core:
         lum_cc = lum * 0.5 * float(np.exp(0.5 * rng.standard_normal()))
         expected += component(lum_cc, 0.5 * kt, 0.04 * float(np.exp(0.3 * rng.standard_normal())))
+    detection_counts = int(rng.poisson(expected[..., DETECTION_BANDS].sum()))
+    if detection_counts < opts.detect_min_counts:
+        return None
 
     sources = _point_sources(opts, rng)
     if rng.random() < opts.central_agn_fraction:
@@ -147,16 +173,18 @@ def simulate_cluster(opts: SimOptions, rng: np.random.Generator, z: float | None
     for x, y, flux in sources:
         gamma = float(rng.normal(1.9, 0.2))
         col, row = min(int(x), opts.npix - 1), min(int(y), opts.npix - 1)
-        expected[row, col] += physics.power_law_rates(flux, gamma) * opts.exposure_s
+        expected[row, col] += physics.power_law_rates(flux, gamma) * opts.exposure_s \
+            * vignetted[row, col]
 
     sigma_px = opts.psf_fwhm_arcsec / opts.pixel_arcsec / 2.3548
     expected = gaussian_filter(expected, sigma=(sigma_px, sigma_px, 0), mode="constant")
     arcmin2 = (opts.pixel_arcsec / 60) ** 2
-    background = (physics.sky_background_rates(arcmin2)
+    background = (physics.sky_background_rates(arcmin2)[None, None, :] * vignetted
                   + physics.particle_background_rates(arcmin2)) * opts.exposure_s
-    counts = rng.poisson(expected + background[None, None, :]).astype(np.int32)
+    counts = rng.poisson(expected + background).astype(np.int32)
     truth = {"kT_keV": kt, "L_bol": lum + lum_cc, "cool_core": float(cool_core),
-             "n_agn": float(len(sources)), "r500_px": r500_px}
+             "n_agn": float(len(sources)), "r500_px": r500_px,
+             "offaxis_arcmin": float(np.hypot(*axis)), "detection_counts": float(detection_counts)}
     return counts, {"redshift": z, "log_mass": log_m, **truth}
 
 
@@ -167,7 +195,10 @@ def simulate_chunk(opts: SimOptions, seed: np.random.SeedSequence,
     images = np.empty((count, opts.npix, opts.npix, len(physics.BAND_EDGES) - 1), np.int32)
     columns: dict[str, list[float]] = {}
     for i in range(count):
-        images[i], params = simulate_cluster(opts, rng)
+        cluster = None
+        while cluster is None:  # undetected clusters are redrawn: the survey never lists them
+            cluster = simulate_cluster(opts, rng)
+        images[i], params = cluster
         for key, value in params.items():
             columns.setdefault(key, []).append(value)
     return images, {k: np.asarray(v) for k, v in columns.items()}
