@@ -74,7 +74,8 @@ def download(ref: HubRef, patterns: tuple[str, ...] | None = INFERENCE_FILES) ->
     """The repository snapshot at ``ref.revision`` in huggingface_hub's cache (downloading
     what is missing unless offline); its folder name is the resolved commit."""
     hub = _hub()
-    errors = hub.errors
+    from huggingface_hub import errors
+
     try:
         folder = hub.snapshot_download(ref.repo_id, revision=ref.revision,
                                        allow_patterns=list(patterns) if patterns else None)
@@ -97,8 +98,8 @@ def not_cached_message(ref: HubRef) -> str:
 
     where = "HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else "the Hub is unreachable"
     revision = f"revision {ref.revision!r}" if ref.revision else "its main branch"
-    return (f"{ref.uri}: not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and {where}; "
-            f"{ref.repo_id} at {revision} was never downloaded here: run `zoo pull "
+    return (f"{ref.uri}: not (completely) in the Hugging Face cache ({constants.HF_HUB_CACHE}) "
+            f"and {where}; {ref.repo_id} at {revision} was not downloaded here: run `zoo pull "
             f"{ref.repo_id}{'@' + ref.revision if ref.revision else ''}` where the Hub is reachable")
 
 

@@ -1,28 +1,36 @@
-"""``zoo ship RUN_DIR --name NAME``: make a trained run a shipped weight set."""
+"""``zoo ship RUN_DIR --name NAME``: make a trained run a weight set every command can use."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
+
 from zoo.cli.common import console, friendly_errors
 
 
 @friendly_errors
 def ship(
     run_dir: Path = typer.Argument(..., help="A folder written by `zoo train`."),
-    name: str = typer.Option(..., "--name", help="Weight-set name, e.g. digits-cnn."),
-    dest: Path = typer.Option(Path("weights"), "--dest", help="The repository's weights/ folder."),
-    hub_repo: str | None = typer.Option(None, "--hub-repo", help="Also upload to this Hub repo."),
+    name: str = typer.Option(..., "--name", help="Weight-set name, e.g. digits-mine."),
+    dest: Path | None = typer.Option(None, "--dest",
+                                     help="Folder of <task>/ sub-folders; default: the user "
+                                          "weights folder ($ZOO_HOME/weights)."),
+    force: bool = typer.Option(False, "--force",
+                               help="Install new bytes under a taken name (as its next version), "
+                                    "or shadow a shipped name."),
+    hub_repo: str | None = typer.Option(None, "--hub-repo",
+                                        help="Also upload to this Hub model repo (ORG/REPO)."),
 ) -> None:
-    """Copy a run's ONNX and metadata into weights/<task>/ (and optionally the Hub)."""
+    """Install a run's ONNX, Keras weights and metadata where `zoo list` and `zoo predict` see
+    them (and optionally publish them on the Hugging Face Hub)."""
     from zoo.publish import push_to_hub
     from zoo.publish import ship as do_ship
 
-    target = do_ship(run_dir, name, dest)
+    target = do_ship(run_dir, name, dest, force=force)
     console.print(f"shipped {target} and {target.with_suffix('.json').name}")
     if hub_repo:
-        console.print(f"uploaded {push_to_hub(target, hub_repo)}")
+        console.print(f"uploaded to {push_to_hub(target, hub_repo)}")
 
 
 def register(app: typer.Typer) -> None:
