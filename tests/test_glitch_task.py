@@ -13,11 +13,10 @@ from zoo.errors import InputError
 from zoo.registry import get_task, list_models
 from zoo.tasks.glitch.constants import CLASSES, DURATIONS, SPLITS
 from zoo.tasks.glitch.formats import (
-    preprocess_omega_scan,
     read_gravityspy_h5,
     read_metadata_csv,
-    read_png_folder,
-    read_spectrogram,
+    read_scan,
+    read_scan_folder,
 )
 
 #: zoo (Pillow decode, 709 luma, scipy Gaussian + bilinear zoom) vs scikit-image rescale(0.3):
@@ -36,16 +35,13 @@ def skimage_reference(path: Path) -> np.ndarray:
 
 
 def write_omega_scan(path: Path, seed: int = 0) -> Path:
-    """An 800x600 RGBA Omega-scan-like PNG: white frame, viridis plot area with a blob."""
-    from matplotlib import colormaps
+    """An 800x600 RGBA Omega-scan PNG drawn as Gravity Spy draws it, of a noisy blob."""
+    from zoo.tasks.glitch.simulator import render_omega_scan
 
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:466, 0:566]
-    energy = rng.random((466, 566)) * 0.3 + np.exp(-((yy - 200) ** 2 / 800 + (xx - 280) ** 2 / 300))
-    rgba = np.full((600, 800, 4), 255, np.uint8)
-    rgba[66:532, 105:671] = (colormaps["viridis"](np.clip(energy, 0, 1)) * 255).astype(np.uint8)
-    Image.fromarray(rgba, "RGBA").save(path)
-    return path
+    yy, xx = np.mgrid[0:140, 0:170]
+    gray = rng.random((140, 170)) * 0.3 + 0.6 * np.exp(-((yy - 60) ** 2 / 80 + (xx - 85) ** 2 / 30))
+    return render_omega_scan(np.clip(gray, 0, 1), path, "1.0")
 
 
 def write_h5(path: Path, per_split: int = 2, classes: tuple[str, ...] = ("Blip", "Chirp", "Whistle"),
@@ -72,7 +68,7 @@ def write_h5(path: Path, per_split: int = 2, classes: tuple[str, ...] = ("Blip",
 
 def test_raw_omega_scan_matches_gravityspy_recipe(tmp_path):
     path = write_omega_scan(tmp_path / "H1_abc_spectrogram_1.0.png")
-    ours = preprocess_omega_scan(path)
+    ours = read_scan(path).views[0]
     ref = skimage_reference(path)
     assert ours.shape == ref.shape == (140, 170) and ours.dtype == np.float32
     diff = np.abs(ours - ref)
@@ -81,16 +77,19 @@ def test_raw_omega_scan_matches_gravityspy_recipe(tmp_path):
 
 def test_real_scan_matches_gravityspy_recipe(gravityspy_dir):
     path = sorted((gravityspy_dir / "Blip").glob("*_1.0.png"))[0]
-    image, note = read_spectrogram(path)
-    diff = np.abs(image - skimage_reference(path))
-    assert note.startswith("raw Omega scan") and diff.mean() < MEAN_TOL and diff.max() < MAX_TOL
+    scan = read_scan(path)
+    diff = np.abs(scan.views[0] - skimage_reference(path))
+    assert scan.form.startswith("Omega scan 800x600") and "Gravity Spy crop" in scan.form
+    assert diff.mean() < MEAN_TOL and diff.max() < MAX_TOL
 
 
 def test_cropped_spectrogram_is_resized(tmp_path):
     path = tmp_path / "crop.png"
     Image.fromarray((np.random.default_rng(0).random((233, 283)) * 255).astype(np.uint8)).save(path)
-    image, note = read_spectrogram(path)
-    assert image.shape == (140, 170) and "resized" in note and 0 <= image.min() <= image.max() <= 1
+    scan = read_scan(path)
+    image = scan.views[0]
+    assert image.shape == (140, 170) and scan.form == "gray spectrogram 283x233"
+    assert 0 <= image.min() <= image.max() <= 1
 
 
 # ---- readers -------------------------------------------------------------------------------
@@ -114,7 +113,7 @@ def test_h5_reader_keeps_split_and_views(tmp_path):
 
 
 def test_png_folder_reader(gravityspy_dir):
-    data = read_png_folder(gravityspy_dir, "multiview", seed=0)
+    data = read_scan_folder(gravityspy_dir, "multiview", seed=0)
     total = len(data.train) + len(data.validation) + len(data.test)
     assert total == 4 and data.train.x["image"].shape[1:] == (280, 340, 1)
 
@@ -164,7 +163,7 @@ def test_bad_inputs_give_one_line_errors(tmp_path, case, message):
         elif case == "csv_class":
             read_metadata_csv(path)
         else:
-            read_spectrogram(path)
+            read_scan(path)
     text = str(info.value)
     assert message in text and str(path) in text and "\n" not in text
 
@@ -276,6 +275,6 @@ def test_predict_says_which_input_kind_it_saw_only_when_verbose(gravityspy_dir):
     quiet = runner.invoke(app, ["predict", "glitch", scan, "--format", "csv"])
     loud = runner.invoke(app, ["predict", "glitch", scan, "--verbose"])
     assert quiet.exit_code == 0 and loud.exit_code == 0
-    assert "raw Omega scan" in quiet.output  # machine-readable output keeps every field
+    assert "Omega scan 800x600" in quiet.output  # machine-readable output keeps every field
     table = runner.invoke(app, ["predict", "glitch", scan])
     assert "Omega" not in table.output and "Omega" in loud.output  # (a wrapped table cell)

@@ -38,10 +38,12 @@ from zoo.tasks.glitch.formats import (
     check_duration,
     check_view,
     gravityspy_reference_read,
+    is_event_gif,
     parse_scan_name,
+    read_event,
     read_gravityspy_h5,
-    read_png_folder,
-    read_spectrogram,
+    read_scan,
+    read_scan_folder,
     tile_views,
 )
 from zoo.weights import sha256_file
@@ -75,16 +77,18 @@ class GlitchTask(Task):
         "multi-view model takes the four durations tiled 2x2 as (280, 340, 1)")),)
     preprocessing = "gravityspy-gray140x170-v1"
     preprocessing_doc = (
-        "Raw 800x600 Omega scans: keep rows 66:532 and columns 105:671, gray = 0.2125 R + "
-        "0.7154 G + 0.0721 B (skimage rgb2gray, as Gravity Spy), rescale by 0.3 to 140x170 "
-        "with Pillow's antialiasing bilinear filter. Other images >= 32x32 are taken as "
-        "cropped spectrograms and resized to 140x170. Multi-view: the four durations of one "
-        "ID tiled 0.5 | 1.0 over 2.0 | 4.0 into 280x340."
+        "Raw Omega scans at any scale: the plot area is found from the figure's layout; on "
+        "800x600 keep rows 66:532 and columns 105:671 (elsewhere the same box in proportion), "
+        "gray = 0.2125 R + 0.7154 G + 0.0721 B (skimage rgb2gray, as Gravity Spy), rescale "
+        "to 140x170 as skimage.transform.rescale(0.3). Bare spectrograms (viridis, or gray "
+        "8/16 bit) of the plot area's proportions are resized; other images are refused. "
+        "Event GIFs: 4 frames = 0.5, 1, 2, 4 s. Multi-view: the four durations tiled "
+        "0.5 | 1.0 over 2.0 | 4.0 into 280x340."
     )
     data_sources = {
         "default": "built-in simulator, trainingsetv1d1 layout, cached under $ZOO_CACHE",
         "h5": "trainingsetv1d1.h5 (Zenodo 1476551), optional --data-metadata CSV",
-        "folder": "<Class>/IFO_ID_spectrogram_DUR.png (optionally below train/validation/test)",
+        "folder": "<Class>/<scans in any form> (optionally below train/validation/test)",
     }
     predict_options = {"view": str}
     reference = ("Bahaadini et al. 2018 multi-view CNN ~97-98% on real v1d1; George et al. 2018 "
@@ -129,11 +133,17 @@ class GlitchTask(Task):
 
     def samples(self, items: Iterable[str], options: Mapping[str, Any]) -> Iterator[Sample]:
         """Files -> samples. Adjacent files of one IFO_ID (sorted folder order keeps them
-        together) form one "multiview" sample keyed by the ID; a lone file is "single"."""
+        together) form one "multiview" sample keyed by the ID, and so does an event GIF of
+        four frames; a lone file is "single"."""
         view = self.prediction_view(options)
         pending: list[tuple[Path, ScanName]] = []
         for path in expand_inputs(items):
             name = parse_scan_name(path)
+            if view != "single" and is_event_gif(path):
+                yield from self._flush(pending, view)
+                pending = []
+                yield Sample(key=str(path), sources=(str(path),), group="multiview")
+                continue
             if view == "single" or name is None:
                 yield from self._flush(pending, view)
                 pending = []
@@ -158,27 +168,50 @@ class GlitchTask(Task):
                      group="multiview")
 
     def read(self, sample: Sample, options: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """One sample -> the model input, through :func:`read_scan` whatever the file's form.
+
+        A single-view sample of an event GIF takes the frame of :attr:`frame_duration`; a
+        multi-view sample is an event GIF or the four ``IFO_ID_spectrogram_DUR`` files.
+        """
         if sample.group != "multiview":
-            image, note = read_spectrogram(sample.sources[0])
-            return {"image": image[..., None], "_input": note}  # type: ignore[dict-item]
-        by_duration: dict[str, str] = {}
+            event = read_scan(sample.sources[0])
+            if len(event.views) == 1:
+                return {"image": event.views[0][..., None], "_input": event.form}  # type: ignore[dict-item]
+            image = event.views[DURATIONS.index(self.frame_duration)]
+            return {"image": image[..., None],
+                    "_input": f"{event.form}; its {self.frame_duration} s frame"}  # type: ignore[dict-item]
+        if len(sample.sources) == 1:
+            event = read_scan(sample.sources[0])
+            if len(event.views) != len(DURATIONS):
+                raise InputError(sample.sources[0], "a single scan, not a 4-duration event")
+        else:
+            event = read_event(self._durations_of(sample))
+        return {"image": tile_views(event.views)[..., None],
+                "_input": f"4 durations tiled 2x2; {event.form}"}  # type: ignore[dict-item]
+
+    @property
+    def frame_duration(self) -> str:
+        """The duration a single-view model reads from a multi-duration event (1.0 s unless
+        the task trains on one duration)."""
+        return "1.0" if self.default_duration == "all" else self.default_duration
+
+    @staticmethod
+    def _durations_of(sample: Sample) -> dict[str | None, Path]:
+        by_duration: dict[str | None, Path] = {}
         for source in sample.sources:
             name = parse_scan_name(source)
             if name is None or name.duration not in DURATIONS:
                 raise InputError(source, f"duration not one of {', '.join(DURATIONS)} s")
             if name.duration in by_duration:
                 raise InputError(source, f"sample {sample.key} has two files for {name.duration} s")
-            by_duration[name.duration] = source
+            by_duration[name.duration] = Path(source)
         lacking = [d for d in DURATIONS if d not in by_duration]
         if lacking:
-            where = Path(sample.sources[0]).parent / f"*_{sample.key}_spectrogram_*.png"
+            where = Path(sample.sources[0]).parent / f"*_{sample.key}_spectrogram_*"
             missing = ", ".join(d + " s" for d in lacking)
             raise InputError(where, f"sample {sample.key} lacks {missing} "
                                     "(multi-view needs 0.5, 1.0, 2.0 and 4.0)")
-        views, notes = zip(*(read_spectrogram(by_duration[d]) for d in DURATIONS), strict=True)
-        kinds = sorted(set(notes))
-        return {"image": tile_views(views)[..., None],
-                "_input": f"4 durations tiled 2x2; {'; '.join(kinds)}"}  # type: ignore[dict-item]
+        return by_duration
 
     # ---- training -------------------------------------------------------------------------
     def load_data(self, source: str | None, seed: int, **options: Any) -> Dataset:
@@ -207,11 +240,24 @@ class GlitchTask(Task):
             return data
         path = Path(source)
         if path.is_dir():
-            return read_png_folder(path, view, classes, duration, self.positive, seed)
+            return read_scan_folder(path, view, classes, duration, self.positive, seed)
         if path.suffix.lower() not in (".h5", ".hdf5", ".hdf"):
             raise InputError(path, "expected a trainingsetv1d1-layout .h5 file or a folder of PNGs")
         return read_gravityspy_h5(path, view, classes, options.get("metadata"), duration,
                                   self.positive)
+
+    def load_data_for(self, meta: Any, source: str | None = None, **overrides: Any) -> Dataset:
+        """As :meth:`Task.load_data_for`, except that a user's labelled folder of scans is
+        scored whole (``zoo eval glitch --data FOLDER``): every event is in the test split,
+        unless the folder has its own train/validation/test subfolders."""
+        if source is None or not Path(source).is_dir():
+            return super().load_data_for(meta, source, **overrides)
+        options = {**self.data_options_for(meta.arch), **overrides}
+        view = check_view(str(options.get("view", "single")), "--data-view")
+        duration = check_duration(str(options.get("duration", self.default_duration)),
+                                  "--data-duration")
+        return read_scan_folder(source, view, CLASSES, duration, self.positive,
+                                fractions=(0.0, 0.0, 1.0))
 
     def data_options_for(self, arch: str) -> dict[str, Any]:
         """The view an architecture reads (its recipe says "single" or "multiview")."""

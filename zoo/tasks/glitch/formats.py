@@ -4,17 +4,21 @@
   (1, 140, 170) gray in [0, 1], with the train / validation / test split of the paper;
   optionally its metadata CSV. The built-in simulator writes this same layout, so simulated
   and real data go through :func:`read_gravityspy_h5` alike.
-* A folder of Omega-scan PNGs ``<Class>/<IFO>_<ID>_spectrogram_<DUR>.png`` (optionally below
-  ``train/``, ``validation/``, ``test/``), four durations per ID.
-* Single files: a raw 800x600 Omega scan with axes, or an already-cropped spectrogram.
+* A labelled folder ``[split/]<Class>/<files>`` of scans in any form below
+  (:func:`read_scan_folder`): ``IFO_ID_spectrogram_DUR.*`` files of one ID make one event,
+  an event GIF is one event, a single scan is one event of one view.
+* Single files (:func:`read_scan`, the one reader every path goes through): raw Omega-scan
+  figures at any scale (800x600, 600x450, 752x564, 1600x1200) in PNG, JPEG or GIF; animated
+  GIFs of the 4 durations; bare spectrograms (viridis or gray, 8 or 16 bit).
 
 Preprocessing follows Gravity Spy's ``read_grayscale``: keep rows 66:532 and columns 105:671
-(the plot area), convert RGB to gray with scikit-image's ``rgb2gray`` weights (ITU-R 709:
+(the plot area; on other scales the same box placed in proportion to the plot frame), convert
+RGB to gray with scikit-image's ``rgb2gray`` weights (ITU-R 709:
 0.2125 R + 0.7154 G + 0.0721 B, which is what the published HDF5 pixels were made with; Pillow's
 ``convert("L")`` uses the 601 weights and would shift values by ~0.03), and rescale by 0.3
-to 140x170 with Pillow's antialiasing bilinear filter on float pixels. Against
-``skimage.transform.rescale(rgb2gray(crop), 0.3)`` this differs by <= 0.002 on average and
-0.05 at worst on real scans (tests/test_glitch_task.py checks it).
+to 140x170 as scikit-image's ``rescale`` does (Gaussian anti-aliasing + bilinear zoom): on
+800x600 scans the result equals ``skimage.transform.rescale(rgb2gray(crop), 0.3)`` to 1e-6
+(tests/test_glitch_task.py checks it).
 """
 
 from __future__ import annotations
@@ -41,20 +45,27 @@ from zoo.tasks.glitch.constants import (
     CROP_ROWS,
     DURATIONS,
     IMAGE_SHAPE,
-    RAW_SIZE,
     RESCALE,
     SPLITS,
 )
+from zoo.tasks.glitch.layout import Layout, find_plot_area, on_map
 from zoo.weights import sha256_file
 
 #: skimage.color.rgb2gray weights (ITU-R 709), as Gravity Spy's preprocessing used.
 LUMA_709 = np.array([0.2125, 0.7154, 0.0721], dtype=np.float32)
 #: Smallest already-cropped spectrogram accepted (pixels per side) before upscaling is silly.
 MIN_SIDE = 32
+#: A bare spectrogram has the plot area's proportions (width/height: 1.20 for the frame's
+#: interior, 1.21 for Gravity Spy's crop and the 170x140 view); 4:3 screenshots fall outside.
+BARE_ASPECT = (1.1, 1.3)
+#: ... and nearly all of its pixels on viridis (a colour image), or R = G = B to within this.
+BARE_ON_MAP = 0.9
+GRAY_SPREAD = 8
 VIEWS = ("single", "multiview")
 MULTIVIEW_SHAPE = (2 * IMAGE_SHAPE[0], 2 * IMAGE_SHAPE[1])
 SCAN_NAME = re.compile(
-    r"^(?P<ifo>[A-Za-z0-9]+)_(?P<gid>.+)_spectrogram_(?P<dur>\d+(?:\.\d+)?)\.png$", re.IGNORECASE)
+    r"^(?P<ifo>[A-Za-z0-9]+)_(?P<gid>.+)_spectrogram_(?P<dur>\d+(?:\.\d+)?)\.(?:png|jpe?g|gif)$",
+    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -78,12 +89,20 @@ def parse_scan_name(path: str | Path) -> ScanName | None:
     return ScanName(match["ifo"], match["gid"], duration)
 
 
-def _gray(image: Image.Image) -> np.ndarray:
-    """Float gray in [0, 1]; RGB(A) and palette images through the 709 luma weights."""
-    if image.mode in ("I;16", "I;16B", "I", "F"):
+def _gray(image: Image.Image, path: str | Path) -> np.ndarray:
+    """Float gray in [0, 1]: RGB(A) and palette images through the 709 luma weights, 16-bit
+    gray divided by 65535 (its full scale, so a faint scan stays faint), float gray as is."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         arr = np.asarray(image, dtype=np.float32)
-        return arr / max(float(arr.max()), 1.0)
-    if image.mode in ("L", "LA"):
+        if arr.min() < 0 or arr.max() > 65535:
+            raise InputError(path, f"{image.mode} pixels outside 0-65535 (not a 16-bit image)")
+        return arr / 65535.0
+    if image.mode == "F":
+        arr = np.asarray(image, dtype=np.float32)
+        if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 1:
+            raise InputError(path, "float pixels outside [0, 1]")
+        return arr
+    if image.mode in ("L", "LA", "1"):
         return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
     rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
     return (rgb @ LUMA_709) / 255.0
@@ -107,19 +126,6 @@ def _resize(gray: np.ndarray) -> np.ndarray:
     return np.clip(resized, 0.0, 1.0).astype(np.float32)
 
 
-def preprocess_omega_scan(path: str | Path, image: Image.Image | None = None) -> np.ndarray:
-    """A raw 800x600 Omega-scan PNG -> (140, 170) float32 in [0, 1], as Gravity Spy does it.
-
-    ``image`` is the already-decoded file when the caller has it (decoding is most of the cost).
-    """
-    image = image if image is not None else open_image(path)
-    if image.size != RAW_SIZE:
-        raise InputError(path, f"image is {image.width}x{image.height}; a raw Omega scan is "
-                               f"{RAW_SIZE[0]}x{RAW_SIZE[1]}")
-    box = (CROP_COLS[0], CROP_ROWS[0], CROP_COLS[1], CROP_ROWS[1])
-    return check_finite(path, _resize(_gray(image.crop(box))))
-
-
 GRAVITYSPY_REFERENCE = ("Gravity Spy read_grayscale (skimage imread, crop, rgb2gray, "
                         "rescale 0.3) + keras predict per file")
 
@@ -128,7 +134,7 @@ def gravityspy_reference_read(path: str) -> dict[str, np.ndarray]:
     """Gravity Spy's own ``read_grayscale`` (scikit-image), the reference for benchmarks.
 
     imread, crop rows 66:532 / columns 105:671, ``rgb2gray``, ``rescale(0.3)``; needs
-    scikit-image (test extra). zoo's own reader is :func:`preprocess_omega_scan` (Pillow).
+    scikit-image (test extra). zoo's own reader is :func:`read_scan` (Pillow).
     """
     from skimage import io
     from skimage.color import rgb2gray
@@ -139,22 +145,113 @@ def gravityspy_reference_read(path: str) -> dict[str, np.ndarray]:
     return {"image": np.asarray(gray, dtype=np.float32)[..., None]}
 
 
-def read_spectrogram(path: str | Path) -> tuple[np.ndarray, str]:
-    """One PNG -> ((140, 170) float32, what kind of input it was).
+@dataclass(frozen=True)
+class ScanRead:
+    """One event as read from one file: its views on the training scale and what was seen.
 
-    800x600 images are raw Omega scans and are cropped to the plot area first; any other
-    size of at least 32x32 is taken as an already-cropped spectrogram and resized.
+    ``durations`` names each view ("0.5" ... "4.0"): the four frames of an event GIF, the
+    duration in a Gravity Spy file name, or None where the file does not say. ``on_map`` is
+    the share of the plot area's pixels on the viridis colour map (NaN for gray input), input
+    evidence for :mod:`zoo.ood`.
+    """
+
+    views: tuple[np.ndarray, ...]
+    durations: tuple[str | None, ...]
+    form: str
+    on_map: float = float("nan")
+
+    def view(self, duration: str) -> np.ndarray | None:
+        """The view of ``duration``; a lone view of unknown duration stands for any."""
+        if duration in self.durations:
+            return self.views[self.durations.index(duration)]
+        if self.durations == (None,):
+            return self.views[0]
+        return None
+
+
+def read_scan(path: str | Path) -> ScanRead:
+    """Any file a Gravity Spy user holds -> its views as (140, 170) float32 in [0, 1].
+
+    Forms: a raw Omega-scan figure at any scale (PNG, JPEG or GIF; RGB, RGBA or palette),
+    found from its layout (:mod:`zoo.tasks.glitch.layout`) and cropped in proportion, exactly
+    Gravity Spy's crop on an 800x600 PNG; an animated GIF of 4 such frames, the durations 0.5,
+    1, 2 and 4 s of one event in that order; a bare spectrogram (the plot area alone, in
+    viridis, or gray at 8 or 16 bits). Anything else raises one :class:`InputError` line.
     """
     image = open_image(path)
-    if image.size == RAW_SIZE:
-        return preprocess_omega_scan(path, image), "raw Omega scan 800x600 (cropped, gray, rescaled 0.3)"
+    frames = getattr(image, "n_frames", 1)
+    if frames not in (1, len(DURATIONS)):
+        raise InputError(path, f"animated image of {frames} frames; a Gravity Spy event GIF "
+                               f"has {len(DURATIONS)} (0.5, 1, 2, 4 s)")
     if min(image.size) < MIN_SIDE:
         raise InputError(path, f"image is {image.width}x{image.height}: too small for a "
-                               f"spectrogram (raw Omega scans are 800x600; cropped ones need "
-                               f">= {MIN_SIDE}x{MIN_SIDE})")
-    note = "spectrogram 170x140" if image.size == IMAGE_SHAPE[::-1] else \
-        f"cropped spectrogram {image.width}x{image.height} resized to 170x140"
-    return check_finite(path, _resize(_gray(image))), note
+                               f"spectrogram (needs >= {MIN_SIDE}x{MIN_SIDE})")
+    if frames == 1:
+        view, form, share = _read_frame(path, image)
+        name = parse_scan_name(path)
+        return ScanRead((view,), (name.duration if name else None,), form, share)
+    views, forms, shares = [], [], []
+    for index in range(frames):
+        image.seek(index)
+        view, form, share = _read_frame(path, image)
+        views.append(view)
+        forms.append(form)
+        shares.append(share)
+    return ScanRead(tuple(views), DURATIONS, f"event GIF of 4 durations; {forms[0]}",
+                    float(np.mean(shares)))
+
+
+def is_event_gif(path: str | Path) -> bool:
+    """True for a GIF of 4 frames (one event's durations); False for anything else, unreadable
+    files included (their reader reports them)."""
+    if Path(path).suffix.lower() != ".gif":
+        return False
+    try:
+        with Image.open(path) as image:
+            return getattr(image, "n_frames", 1) == len(DURATIONS)
+    except (OSError, SyntaxError, ValueError):
+        return False
+
+
+def _read_frame(path: str | Path, image: Image.Image) -> tuple[np.ndarray, str, float]:
+    """One frame -> (view, form, share of the plot area on viridis)."""
+    size = f"{image.width}x{image.height}"
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F", "L", "LA", "1"):
+        gray = _gray(image, path)
+        _check_bare(path, gray, size)
+        return check_finite(path, _resize(gray)), f"gray spectrogram {size}", float("nan")
+    rgb = np.asarray(image.convert("RGB"))
+    sparse = rgb[::4, ::4]  # a gray image is gray everywhere: every 16th pixel tells
+    if (sparse.max(axis=2).astype(np.int16) - sparse.min(axis=2)).max() <= GRAY_SPREAD:
+        gray = (rgb[..., 0] / 255.0).astype(np.float32)
+        _check_bare(path, gray, size)
+        return check_finite(path, _resize(gray)), f"gray spectrogram {size}", float("nan")
+    mask = on_map(rgb)
+    layout = find_plot_area(rgb, mask)
+    if isinstance(layout, Layout):
+        box = layout.crop_box(image.size)
+        crop = (rgb[box[1]:box[3], box[0]:box[2]].astype(np.float32) @ LUMA_709) / 255.0
+        exact = "Gravity Spy crop" if box == (CROP_COLS[0], CROP_ROWS[0], CROP_COLS[1],
+                                              CROP_ROWS[1]) else "crop in proportion"
+        form = f"Omega scan {size} (plot area found, {exact} {box[2] - box[0]}x{box[3] - box[1]})"
+        return check_finite(path, _resize(crop)), form, layout.on_map
+    share = float(mask.mean())
+    if share < BARE_ON_MAP:
+        raise InputError(path, f"not an Omega scan ({layout}) nor a bare viridis spectrogram "
+                               f"(only {share:.0%} of its pixels are on the viridis colour map)")
+    gray = (rgb.astype(np.float32) @ LUMA_709) / 255.0
+    _check_bare(path, gray, size)
+    return check_finite(path, _resize(gray)), f"bare viridis spectrogram {size}", share
+
+
+def _check_bare(path: str | Path, gray: np.ndarray, size: str) -> None:
+    """A bare spectrogram has the plot area's proportions and is not one flat colour."""
+    aspect = gray.shape[1] / gray.shape[0]
+    if not BARE_ASPECT[0] <= aspect <= BARE_ASPECT[1]:
+        raise InputError(path, f"a {size} image is no bare spectrogram (width/height {aspect:.2f}; "
+                               f"the plot area's is {IMAGE_SHAPE[1] / IMAGE_SHAPE[0]:.2f})")
+    if float(gray.max() - gray.min()) < 1e-3:
+        raise InputError(path, f"image is blank (one flat value {gray.mean():.3f})")
 
 
 def tile_views(views: Sequence[np.ndarray]) -> np.ndarray:
@@ -187,7 +284,7 @@ def check_duration(duration: str, where: str) -> str:
 # ---- building splits ------------------------------------------------------------------------
 
 class _SplitBuilder:
-    """Collects (id, four views, label) rows and emits arrays for one view."""
+    """Collects (id, views, label) events and emits the arrays of one view."""
 
     def __init__(self, view: str, duration: str):
         self.view, self.duration = view, duration
@@ -195,17 +292,28 @@ class _SplitBuilder:
         self.labels: list[int] = []
         self.ids: list[str] = []
 
-    def add(self, gid: str, views: Sequence[np.ndarray], label: int) -> None:
+    def add(self, gid: str, event: ScanRead, label: int) -> bool:
+        """Add the samples of one event; False when it has none for this view (a single scan
+        cannot make a multi-view mosaic, nor a view of a duration it does not show)."""
         if self.view == "multiview":
-            self.images.append(tile_views(views)[..., None])
-            self.labels.append(label)
-            self.ids.append(gid)
-            return
-        chosen = DURATIONS if self.duration == "all" else (self.duration,)
-        for dur in chosen:
-            self.images.append(views[DURATIONS.index(dur)][..., None])
-            self.labels.append(label)
-            self.ids.append(gid if self.duration != "all" else f"{gid}/{dur}")
+            views = [event.view(d) for d in DURATIONS]
+            if any(v is None for v in views) or event.durations == (None,):
+                return False
+            self._append(tile_views(views), label, gid)  # type: ignore[arg-type]
+            return True
+        if self.duration != "all":
+            chosen = event.view(self.duration)
+            if chosen is not None:
+                self._append(chosen, label, gid)
+            return chosen is not None
+        for dur, image in zip(event.durations, event.views, strict=True):
+            self._append(image, label, f"{gid}/{dur}" if dur else gid)
+        return True
+
+    def _append(self, image: np.ndarray, label: int, gid: str) -> None:
+        self.images.append(image[..., None])
+        self.labels.append(label)
+        self.ids.append(gid)
 
     def build(self) -> Split:
         shape = (*(MULTIVIEW_SHAPE if self.view == "multiview" else IMAGE_SHAPE), 1)
@@ -274,7 +382,8 @@ def read_gravityspy_h5(path: str | Path, view: str = "single", classes: Sequence
                     if metadata is not None and gid in metadata and metadata[gid] != label:
                         raise InputError(metadata_csv, f"id {gid} is labelled {metadata[gid]!r} "
                                                        f"but the HDF5 file has it under {label}")
-                    builders[split].add(gid, views, _label_index(label, classes, positive))
+                    builders[split].add(gid, ScanRead(tuple(views), DURATIONS, "trainingsetv1d1"),
+                                        _label_index(label, classes, positive))
     splits = {name: b.build() for name, b in builders.items()}
     empty = [name for name, s in splits.items() if len(s) == 0]
     if empty:
@@ -332,53 +441,80 @@ def read_metadata_csv(path: str | Path, classes: Sequence[str] = CLASSES) -> dic
     return labels
 
 
-# ---- folders of PNGs ------------------------------------------------------------------------
+# ---- labelled folders of scans -------------------------------------------------------------
+
+#: File suffixes a scan folder is read from (other files, e.g. a README, are passed over).
+SCAN_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
+
 
 def group_scans(paths: Iterable[Path], root: Path,
-                classes: Sequence[str]) -> dict[tuple[str, str, str], dict[str, Path]]:
-    """{(split or '', class, IFO_ID): {duration: path}} for a ``<split>/<Class>/...`` tree."""
-    groups: dict[tuple[str, str, str], dict[str, Path]] = {}
+                classes: Sequence[str]) -> dict[tuple[str, str, str], dict[str | None, Path]]:
+    """{(split or '', class, event): {duration or None: path}} for a ``[split/]Class/...`` tree.
+
+    Files named ``IFO_ID_spectrogram_DUR.*`` of one ID are one event; any other file (an
+    event GIF, a single scan) is an event of its own, keyed by its name.
+    """
+    groups: dict[tuple[str, str, str], dict[str | None, Path]] = {}
     for path in paths:
-        if path.suffix.lower() != ".png":
+        if path.suffix.lower() not in SCAN_SUFFIXES:
             continue
         parts = path.relative_to(root).parts[:-1]
         split = parts[0] if len(parts) >= 2 and parts[0] in SPLITS else ""
         label = parts[-1] if parts else ""
         if label not in classes:
             raise InputError(path, f"folder {label!r} is not a Gravity Spy class "
-                                   f"(expected <Class>/IFO_ID_spectrogram_DUR.png)")
+                                   f"(expected <Class>/<scan files>)")
         name = parse_scan_name(path)
-        if name is None:
-            raise InputError(path, "file name is not IFO_ID_spectrogram_DUR.png")
-        groups.setdefault((split, label, f"{name.ifo}_{name.gid}"), {})[name.duration] = path
+        key = f"{name.ifo}_{name.gid}" if name else path.stem
+        groups.setdefault((split, label, key), {})[name.duration if name else None] = path
     return groups
 
 
-def read_png_folder(root: str | Path, view: str = "single", classes: Sequence[str] = CLASSES,
-                    duration: str = "all", positive: str | None = None, seed: int = 0,
-                    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)) -> Dataset:
-    """A folder of Gravity Spy PNGs -> Dataset; a seeded 70/15/15 split per class unless the
-    folder has ``train/``, ``validation/`` and ``test/`` subfolders."""
+def read_event(files: Mapping[str | None, Path]) -> ScanRead:
+    """The files of one event (one file, or one per duration) as one :class:`ScanRead`."""
+    if list(files) == [None]:
+        return read_scan(files[None])
+    reads = {dur: read_scan(path) for dur, path in files.items()}
+    durations = tuple(sorted(reads, key=lambda d: float(d or 0)))
+    forms = sorted({r.form for r in reads.values()})
+    return ScanRead(tuple(reads[d].views[0] for d in durations), durations, "; ".join(forms),
+                    float(np.nanmean([r.on_map for r in reads.values()]))
+                    if any(np.isfinite(r.on_map) for r in reads.values()) else float("nan"))
+
+
+def read_scan_folder(root: str | Path, view: str = "single", classes: Sequence[str] = CLASSES,
+                     duration: str = "all", positive: str | None = None, seed: int = 0,
+                     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)) -> Dataset:
+    """A labelled folder of scans in any form :func:`read_scan` takes -> Dataset.
+
+    ``<Class>/`` subfolders give the labels; ``train/``, ``validation/`` and ``test/`` above
+    them give the split, otherwise a seeded per-class split by ``fractions`` ((0, 0, 1)
+    puts everything in the test split, for scoring a user's folder). Events without a
+    sample for ``view`` (a single scan for the multi-view mosaic) are counted in
+    ``source["skipped"]``.
+    """
     root = Path(root)
     check_view(view, str(root))
     duration = check_duration(duration, str(root))
     groups = group_scans(walk_files(root), root, classes)
     if not groups:
-        raise InputError(root, "no Gravity Spy PNGs (<Class>/IFO_ID_spectrogram_DUR.png) found")
+        raise InputError(root, "no scans (<Class>/*.png|jpg|gif) found")
     assigned = _assign_splits(groups, seed, fractions)
     builders = {split: _SplitBuilder(view, duration) for split in SPLITS}
+    forms: dict[str, int] = {}
+    skipped: list[str] = []
     for (split, label, gid), files in sorted(groups.items()):
-        lacking = [d for d in DURATIONS if d not in files]
-        if lacking:
-            missing = ", ".join(d + " s" for d in lacking)
-            raise InputError(root / label, f"sample {gid} lacks {missing}")
-        views = [read_spectrogram(files[d])[0] for d in DURATIONS]
+        event = read_event(files)
+        kind = event.form.split(" (")[0]
+        forms[kind] = forms.get(kind, 0) + 1
         target = _label_index(label, classes, positive)
-        builders[assigned[(split, label, gid)]].add(gid, views, target)
+        if not builders[assigned[(split, label, gid)]].add(gid, event, target):
+            skipped.append(f"{label}/{gid}")
     splits = {name: b.build() for name, b in builders.items()}
     return Dataset(splits["train"], splits["validation"], splits["test"],
-                   source={"type": "gravityspy-png-folder", "path": str(root), "simulated": False,
-                           "n_samples": len(groups), "split_seed": seed,
+                   source={"type": "gravityspy-scan-folder", "path": str(root), "simulated": False,
+                           "n_events": len(groups), "forms": forms, "skipped": skipped,
+                           "split_seed": seed, "fractions": list(fractions),
                            "options": {"view": view, "duration": duration}})
 
 
