@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Tests never see (or write into) the user's own weights folder ($ZOO_HOME, zoo.home).
+os.environ["ZOO_HOME"] = tempfile.mkdtemp(prefix="zoo-test-home-")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

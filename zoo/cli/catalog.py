@@ -10,9 +10,16 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from zoo import home
 from zoo.cli.common import console, friendly_errors
 from zoo.registry import get_task, list_models, list_tasks
-from zoo.weights import list_weights
+from zoo.weights import WeightSet, list_weights
+
+
+def where(ref: WeightSet) -> str:
+    """", user" or ", user, shadows shipped" after the architecture in `zoo list`."""
+    place = home.origin(ref.onnx, ref.meta.task, ref.meta.name)
+    return "" if place == "shipped" else f", {place}"
 
 
 def headline(metrics: dict, key: str) -> str:
@@ -22,9 +29,9 @@ def headline(metrics: dict, key: str) -> str:
 
 @friendly_errors
 def list_command(pattern: str = typer.Argument("*", help="Glob over task names.")) -> None:
-    """Tasks, their architectures and shipped weights with the headline metric."""
+    """Tasks, their architectures and weights (shipped and the user's) with the headline metric."""
     table = Table(title="zoo", header_style="bold")
-    for col in ("task", "kind", "architectures", "shipped weights", "held-out metric", "trained on"):
+    for col in ("task", "kind", "architectures", "weights", "held-out metric", "trained on"):
         table.add_column(col, overflow="fold")
     for name in list_tasks(pattern):
         task = get_task(name)
@@ -36,7 +43,8 @@ def list_command(pattern: str = typer.Argument("*", help="Glob over task names."
             meta = ref.meta
             origin = "simulation" if meta.trained_on_simulation else meta.data_source.get("type", "?")
             table.add_row(name if i == 0 else "", task.kind if i == 0 else "", archs if i == 0 else "",
-                          f"{meta.tag} ({meta.arch})", headline(meta.metrics, task.headline_metric), origin)
+                          f"{meta.tag} ({meta.arch}{where(ref)})",
+                          headline(meta.metrics, task.headline_metric), origin)
     console.print(table)
     from zoo.registry import BROKEN
 
@@ -54,7 +62,8 @@ def info(task: str = typer.Argument(...), as_json: bool = typer.Option(False, "-
     data = spec.describe()
     data["architectures"] = {a: get_architecture(task, a).description for a in list_models(task=task)}
     data["weights"] = [
-        {"tag": ref.tag, **{k: v for k, v in vars(ref.meta).items() if k not in ("inputs",)}}
+        {"tag": ref.tag, "path": str(ref.onnx), "origin": home.origin(ref.onnx, task, ref.meta.name),
+         **{k: v for k, v in vars(ref.meta).items() if k not in ("inputs",)}}
         for ref in list_weights(task)
     ]
     data["card"] = spec.model_card()
@@ -82,6 +91,9 @@ def info(task: str = typer.Argument(...), as_json: bool = typer.Option(False, "-
     console.print(recipe)
     for meta in data["weights"]:
         console.rule(f"weights {meta['tag']}")
+        console.print(escape(f"{meta['origin']}: {meta['path']}"))
+        if meta.get("hub"):
+            console.print(escape(f"from the Hub: {meta['hub'].get('uri')}"))
         sim = " — trained on SIMULATED data" if meta["trained_on_simulation"] else ""
         console.print(escape(f"arch {meta['arch']}, {meta['num_params']:,} parameters{sim}"))
         console.print(escape(f"command: {meta['command']}"))

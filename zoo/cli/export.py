@@ -50,6 +50,10 @@ def export(
     if quantize is None:
         error = export_fp32(model_path, output, atol)
         console.print(f"wrote {output} (max |Keras - onnxruntime| = {error:.2e} <= {atol:g})")
+        metadata = metadata_beside(model_path, output)
+        console.print(f"wrote {metadata}" if metadata else
+                      f"[yellow]note:[/] no model.json beside {model_path}, so {output.name} has no "
+                      "metadata; `zoo predict` needs a run folder's model.json to use it")
         return
     if quantize != "int8":
         fail(f"--quantize: {quantize!r} is not supported; valid: int8")
@@ -66,6 +70,20 @@ def export(
                 meta.sha256 = sha256_file(source)
                 meta.save(source.with_suffix(".json"))
         quantize_weights(source, output, calibration, data, fmt, max_drop)
+
+
+def metadata_beside(model_path: Path, output: Path) -> Path | None:
+    """The run's ``model.json`` re-stamped for ``output`` (name, file, sha256) and written
+    beside it, so `zoo predict -w output.onnx` can use the file; None without a model.json."""
+    meta_file = model_path.with_name("model.json")
+    if not meta_file.exists():
+        return None
+    from zoo.weights import WeightsMeta, sha256_file, with_changes
+
+    target = output.with_suffix(".json")
+    meta = WeightsMeta.from_file(meta_file)
+    with_changes(meta, name=output.stem, file=output.name, sha256=sha256_file(output)).save(target)
+    return target
 
 
 def export_fp32(model_path: Path, output: Path, atol: float) -> float:
