@@ -52,6 +52,10 @@ def test_interrupted_training_resumes_from_its_checkpoint(tmp_path):
             extra_callbacks=[Interrupt()])
     assert (tmp_path / "checkpoint").is_dir() and not (tmp_path / "model.onnx").exists()
     resumed = fit("digits", "dense", tmp_path, recipe_overrides={"epochs": 4}, progress=False)
-    assert len(resumed.history["loss"]) == 2  # epochs 3 and 4 only
+    assert resumed.resumed_from == 2  # epochs 3 and 4 only were trained again
     lines = (tmp_path / "history.csv").read_text().strip().splitlines()
     assert [line.split(",")[0] for line in lines[1:]] == ["0", "1", "2", "3"]
+    # the whole history is recorded, not only the resumed part
+    assert len(resumed.history["loss"]) == 4 and resumed.meta.extra["epochs_run"] == 4
+    saved = json.loads((tmp_path / "metrics.json").read_text())["history"]
+    assert len(saved["val_loss"]) == 4

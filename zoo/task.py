@@ -110,6 +110,12 @@ def _coerce(value: Any, like: Any) -> Any:
     return value
 
 
+def option_types(options: type) -> dict[str, type]:
+    """``{field: type of its default}`` of an options dataclass (a simulator's settings),
+    for :attr:`Task.data_options`."""
+    return {f.name: type(f.default) for f in dataclasses.fields(options)}
+
+
 @dataclass
 class Split:
     """One data split: inputs by name, targets, optional per-sample weights and ids."""
@@ -161,6 +167,9 @@ class Task:
     default_weights: ClassVar[str] = ""
     #: extra ``--name value`` options that ``zoo predict`` accepts for this task, with types
     predict_options: ClassVar[dict[str, type]] = {}
+    #: ``--data-NAME value`` options that ``load_data`` accepts, with types; checked before a
+    #: run starts (None: the task checks its own options)
+    data_options: ClassVar[Mapping[str, type] | None] = None
     #: what the seed or textbook reports for comparison, shown by ``zoo info``
     reference: ClassVar[str] = ""
     #: the model's outputs; empty derives one output from ``kind`` (see :meth:`output_specs`)

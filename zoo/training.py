@@ -1,9 +1,15 @@
-"""Fit glue (train extra): recipe -> compiled Keras model -> callbacks -> run folder.
+"""The training engine (train extra): recipe -> compiled Keras model -> fit -> run folder.
+
+:func:`train_model` is the one place a recipe is applied - class balancing, class weights,
+augmentation, early stopping, learning-rate schedule, the task's callbacks - and ``zoo
+train`` (:func:`fit`), ``zoo tune`` (:mod:`zoo.tuning`) and ``zoo kfold`` (:mod:`zoo.kfold`)
+all train through it, so a tuned or cross-validated recipe is the recipe that ships.
 
 A run folder holds everything a user needs to trust and reuse the result: ``model.keras``,
 ``model.onnx`` (parity-checked), ``model.json`` (weights metadata with the exact command),
-``metrics.json``, ``history.csv`` and plots. ``BackupAndRestore`` keeps a checkpoint in
-``checkpoint/`` so an interrupted ``zoo train`` resumes where it stopped.
+``metrics.json``, ``history.csv`` and plots. It is locked while a run writes to it, and
+``BackupAndRestore`` keeps a checkpoint in ``checkpoint/`` so an interrupted ``zoo train``
+resumes where it stopped (:mod:`zoo.run_folder`).
 """
 
 from __future__ import annotations
@@ -22,9 +28,12 @@ from zoo import __version__
 from zoo.augment import apply as apply_augment
 from zoo.augment import balance
 from zoo.errors import MissingExtraError
+from zoo.evaluation import measure
 from zoo.io.files import atomic_write_text
+from zoo.overrides import check as check_overrides
 from zoo.registry import Architecture, get_architecture, get_task
 from zoo.reports import history_plot
+from zoo.run_folder import CHECKPOINT, HISTORY, RunFolder
 from zoo.task import Dataset, Recipe, Split, Task
 from zoo.weights import WeightsMeta, graph_outputs, sha256_file
 
@@ -165,51 +174,58 @@ def rich_progress_callback(epochs: int, steps: int) -> Any:
 
 
 @dataclass
-class RunResult:
-    out: Path
-    meta: WeightsMeta
-    metrics: dict[str, Any]
+class Trained:
+    """A fitted model, its history and what the task's callbacks recorded for its metadata."""
+
+    model: Any
     history: dict[str, list[float]]
+    metadata: dict[str, Any]
 
 
-def predict_onnx(task: Task, onnx_path: Path, split: Split, batch_size: int = 256) -> list[np.ndarray]:
-    """Outputs of the exported model on a split, batch by batch (what users will get)."""
-    from zoo.predictor import make_session, run_split
+def train_model(task: Task, spec: Architecture, recipe: Recipe, data: Dataset,
+                hparams: Mapping[str, Any], *, callbacks: list[Any] | None = None,
+                seed: int | None = None) -> Trained:
+    """Build ``spec`` with ``hparams`` and fit it on ``data`` by ``recipe``.
 
-    session = make_session(onnx_path, "cpu")
-    names = [i.name for i in session.get_inputs()]
-
-    def run(batch: dict[str, np.ndarray]) -> list[np.ndarray]:
-        return session.run(None, {g: batch[t].astype(np.float32)
-                                  for g, t in zip(names, task.input_names(), strict=True)})
-
-    return run_split(run, task, split, batch_size)
-
-
-def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None = None,
-        recipe_overrides: Mapping[str, Any] | None = None, hparams: Mapping[str, Any] | None = None,
-        data_options: Mapping[str, Any] | None = None, command: str = "", name: str | None = None,
-        progress: bool = True, dataset: Dataset | None = None,
-        extra_callbacks: list[Any] | None = None) -> RunResult:
-    """Train ``task``/``arch`` by its recipe (with overrides) and write a complete run folder."""
+    ``callbacks`` run first (a run folder's checkpoint and log, progress); then the recipe's
+    own (NaN guard, early stopping with the best weights restored, plateau schedule) and the
+    task's. A task callback with a ``weights_metadata`` dict (glitch-chirp's validation
+    threshold) hands it to :attr:`Trained.metadata`: tasks hold no state between runs.
+    """
     keras = require_keras()
-    task = get_task(task_name)
-    spec = get_architecture(task_name, arch)
-    recipe = task.recipe.override(**spec.recipe).override(**dict(recipe_overrides or {}))
-    keras.utils.set_random_seed(recipe.seed)
+    keras.utils.clear_session()
+    keras.utils.set_random_seed(recipe.seed if seed is None else seed)
+    model = build_compiled(task, spec, recipe, data, {**spec.defaults, **dict(hparams)})
+    task_callbacks = task.callbacks(data, recipe)
+    every = [*(callbacks or []), *recipe_callbacks(recipe), *task_callbacks]
 
-    # Data first: a bad --data file must fail before any run folder is created.
-    options = {**task.data_options_for(spec.name), **dict(data_options or {})}
-    dataset = dataset or task.load_data(data, recipe.seed, **options)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    params = {**spec.defaults, **dict(hparams or {})}
-    model = build_compiled(task, spec, recipe, dataset, params)
-    steps = int(np.ceil(len(dataset.train) / recipe.batch_size))
+    train, val = data.train, data.validation
+    if "balance" in recipe.augmentation:
+        x, y, origin = balance(train.x, train.y, np.random.default_rng(recipe.seed),
+                               task.input_names()[0])
+        train = Split(x, y, None if train.weights is None else train.weights[origin])
+    cw = class_weights(recipe, train.y)
+    val_data = validation_data(task, val)
+    if recipe.augmentation:
+        history = model.fit(AugmentedBatches(task, model, train, recipe, train.weights),
+                            epochs=recipe.epochs, validation_data=val_data, callbacks=every,
+                            class_weight=cw, verbose=0)
+    else:
+        history = model.fit(fit_inputs(task, train), _targets(task, train),
+                            sample_weight=train.weights, batch_size=recipe.batch_size,
+                            epochs=recipe.epochs, validation_data=val_data, callbacks=every,
+                            class_weight=cw, verbose=0, shuffle=True)
+    metadata: dict[str, Any] = {}
+    for callback in task_callbacks:
+        metadata.update(getattr(callback, "weights_metadata", None) or {})
+    return Trained(model, {k: [float(v) for v in vals] for k, vals in history.history.items()},
+                   metadata)
 
-    callbacks: list[Any] = [keras.callbacks.BackupAndRestore(str(out / "checkpoint")),
-                            keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
-                            keras.callbacks.TerminateOnNaN()]
+
+def recipe_callbacks(recipe: Recipe) -> list[Any]:
+    """What the recipe asks of every fit: stop on NaN, early stopping, plateau schedule."""
+    keras = require_keras()
+    callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
     if recipe.early_stopping_patience:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor=recipe.monitor, mode=monitor_mode(recipe.monitor),
@@ -218,31 +234,55 @@ def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None =
         patience = max(2, (recipe.early_stopping_patience or 6) // 3)
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=recipe.monitor, factor=0.5,
                                                            patience=patience))
-    callbacks.extend(task.callbacks(dataset, recipe))
-    callbacks.extend(extra_callbacks or [])
-    if progress:
-        callbacks.append(rich_progress_callback(recipe.epochs, steps))
+    return callbacks
 
-    train, val = dataset.train, dataset.validation
-    if "balance" in recipe.augmentation:
-        x, y, origin = balance(train.x, train.y, np.random.default_rng(recipe.seed),
-                               task.input_names()[0])
-        weights = None if train.weights is None else train.weights[origin]
-        train = Split(x, y, weights)
-    cw = class_weights(recipe, train.y)
-    val_data = validation_data(task, val)
-    if recipe.augmentation:
-        history = model.fit(AugmentedBatches(task, model, train, recipe, train.weights),
-                            epochs=recipe.epochs, validation_data=val_data, callbacks=callbacks,
-                            class_weight=cw, verbose=0)
-    else:
-        history = model.fit(fit_inputs(task, train), _targets(task, train), sample_weight=train.weights,
-                            batch_size=recipe.batch_size, epochs=recipe.epochs, validation_data=val_data,
-                            callbacks=callbacks, class_weight=cw, verbose=0, shuffle=True)
-    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
-    name = name or f"{task.name}-{spec.name}"
-    return finish_run(task, spec.name, model, dataset, recipe, out, name, command, hist, params)
+@dataclass
+class RunResult:
+    out: Path
+    meta: WeightsMeta
+    metrics: dict[str, Any]
+    history: dict[str, list[float]]
+    #: epochs an interrupted run had completed before this call resumed it (0: a fresh run)
+    resumed_from: int = 0
+
+
+def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None = None,
+        recipe_overrides: Mapping[str, Any] | None = None, hparams: Mapping[str, Any] | None = None,
+        data_options: Mapping[str, Any] | None = None, command: str = "", name: str | None = None,
+        progress: bool = True, dataset: Dataset | None = None,
+        extra_callbacks: list[Any] | None = None, force: bool = False) -> RunResult:
+    """Train ``task``/``arch`` by its recipe (with overrides) and write a complete run folder.
+
+    Every override is checked before anything starts. The folder ``out`` is locked for the
+    run; an interrupted run in it resumes (with the same settings only), a finished one is
+    kept unless ``force``.
+    """
+    task = get_task(task_name)
+    spec = get_architecture(task_name, arch)
+    checked = check_overrides(task, spec, recipe_overrides, hparams, data_options)
+    keras = require_keras()
+    recipe = checked.recipe
+    params = {**spec.defaults, **checked.hparams}
+    options = {**task.data_options_for(spec.name), **checked.data_options}
+    settings = {"task": task.name, "arch": spec.name, "recipe": recipe.to_dict(),
+                "hparams": params, "data": data, "data_options": options}
+
+    with RunFolder(out, settings, force) as folder:
+        dataset = dataset or task.load_data(data, recipe.seed, **options)
+        steps = int(np.ceil(len(dataset.train) / recipe.batch_size))
+        callbacks: list[Any] = [keras.callbacks.BackupAndRestore(str(folder.path / CHECKPOINT)),
+                                keras.callbacks.CSVLogger(str(folder.path / HISTORY), append=True),
+                                *(extra_callbacks or [])]
+        if progress:
+            callbacks.append(rich_progress_callback(recipe.epochs, steps))
+        trained = train_model(task, spec, recipe, dataset, params, callbacks=callbacks)
+        history = folder.history() or trained.history
+        result = finish_run(task, spec.name, trained.model, dataset, recipe, folder.path,
+                            name or f"{task.name}-{spec.name}", command, history, params,
+                            trained.metadata)
+        result.resumed_from = folder.initial_epoch
+        return result
 
 
 def task_loss(task: Task, recipe: Recipe) -> Any:
@@ -259,7 +299,8 @@ def task_metrics(task: Task, recipe: Recipe, model: Any) -> Any:
 
 def finish_run(task: Task, arch: str, model: Any, dataset: Dataset, recipe: Recipe, out: Path,
                name: str, command: str, history: dict[str, list[float]],
-               hparams: dict[str, Any] | None = None) -> RunResult:
+               hparams: dict[str, Any] | None = None,
+               weights_metadata: Mapping[str, Any] | None = None) -> RunResult:
     """Save, export with parity check, measure on the test split, write metadata and plots."""
     from zoo.export import export_onnx
 
@@ -269,8 +310,8 @@ def finish_run(task: Task, arch: str, model: Any, dataset: Dataset, recipe: Reci
     onnx_path = out / "model.onnx"
     export_onnx(model, onnx_path, {"task": task.name, "arch": arch, "classes": ",".join(task.classes),
                                    "preprocessing": task.preprocessing, "zoo_version": __version__})
-    outputs = predict_onnx(task, onnx_path, dataset.test)
-    metrics = task.evaluate(dataset.test, outputs, out)
+    threshold = dict(weights_metadata or {}).get("threshold")
+    metrics = measure(task, onnx_path, dataset.test, threshold, out)
     baseline = task.baseline(dataset)
     if history:
         history_plot(history, out / "history.png")
@@ -286,6 +327,7 @@ def finish_run(task: Task, arch: str, model: Any, dataset: Dataset, recipe: Reci
         zoo_version=__version__, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         file="model.onnx", extra={"epochs_run": len(next(iter(history.values()), [])),
                                   "hparams": dict(hparams or {})},
+        **dict(weights_metadata or {}),
     )
     meta.save(out / "model.json")
     atomic_write_text(out / "metrics.json", json.dumps({"test": metrics, "baseline": baseline,

@@ -3,10 +3,12 @@
 Seed 001 tuned every architecture with Optuna; this module does the same for any task.
 ``search_space(trial)`` returns one dict: keys that name a :class:`zoo.task.Recipe` field
 (``learning_rate``, ``batch_size``, ...) override the recipe, every other key is a
-hyper-parameter of the builder. Each trial trains by the task's recipe (loss, optimizer,
-sample weights, early stopping on the recipe's monitor) for at most ``epochs`` epochs and
-scores the best value the monitor reached on the validation split; nothing touches the
-test split, which stays held out for the final ``zoo train`` run of the best trial.
+hyper-parameter of the builder. Each trial trains through the same engine as ``zoo train``
+(:func:`zoo.training.train_model`: loss, optimizer, sample weights, balancing, class
+weights, augmentation, the task's callbacks, early stopping on the recipe's monitor) for at
+most ``epochs`` epochs and scores the best value the monitor reached on the validation
+split; nothing touches the test split, which stays held out for the final ``zoo train`` run
+of the best trial.
 """
 
 from __future__ import annotations
@@ -59,13 +61,21 @@ class TuneResult:
     direction: str
     trials: list[TrialResult] = field(default_factory=list)
     best: TrialResult | None = None
+    #: recipe overrides the user fixed for every trial (the search space's values win)
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def best_recipe(self) -> dict[str, Any]:
+        """Recipe overrides of the best trial, the user's fixed ones included."""
+        return {**self.overrides, **(self.best.recipe if self.best else {})}
 
     def train_command(self, epochs: int | None = None) -> str:
         """The ``zoo train`` command that trains the best trial's recipe in full."""
         if self.best is None:
             return ""
         args = ["zoo", "train", self.task, "--arch", self.arch]
-        for key, value in self.best.recipe.items():
+        for key, value in self.best_recipe().items():
+            if key == "epochs" and epochs:
+                continue
             args += [f"--{key.replace('_', '-')}", str(value)]
         for key, value in self.best.hparams.items():
             args += [f"--hp-{key.replace('_', '-')}", str(value)]
@@ -77,36 +87,17 @@ class TuneResult:
         return {"task": self.task, "arch": self.arch, "monitor": self.monitor,
                 "direction": self.direction, "trials": [dataclasses.asdict(t) for t in self.trials],
                 "best": dataclasses.asdict(self.best) if self.best else None,
+                "overrides": self.overrides,
                 "train_command": self.train_command()}
 
 
 def _fit_trial(task_name: str, arch: str, data: Dataset, recipe: Recipe,
                hparams: Mapping[str, Any]) -> tuple[float, int]:
     """Train one candidate; the best validation value of the monitor and epochs run."""
-    from zoo.training import (
-        build_compiled,
-        fit_inputs,
-        monitor_mode,
-        require_keras,
-        validation_data,
-    )
+    from zoo.training import monitor_mode, train_model
 
-    keras = require_keras()
-    task = get_task(task_name)
     spec = get_architecture(task_name, arch)
-    keras.utils.clear_session()
-    keras.utils.set_random_seed(recipe.seed)
-    model = build_compiled(task, spec, recipe, data, {**spec.defaults, **dict(hparams)})
-    mode = monitor_mode(recipe.monitor)
-    callbacks = [keras.callbacks.TerminateOnNaN()]
-    if recipe.early_stopping_patience:
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor=recipe.monitor, mode=mode, patience=recipe.early_stopping_patience))
-    train = data.train
-    history = model.fit(fit_inputs(task, train), task.fit_targets(train),
-                        sample_weight=train.weights, batch_size=recipe.batch_size,
-                        epochs=recipe.epochs, validation_data=validation_data(task, data.validation),
-                        callbacks=callbacks, verbose=0, shuffle=True).history
+    history = train_model(get_task(task_name), spec, recipe, data, hparams).history
     values = history.get(recipe.monitor)
     if not values:
         raise ZooError(f"the monitor {recipe.monitor!r} was not logged; logged: "
@@ -114,26 +105,36 @@ def _fit_trial(task_name: str, arch: str, data: Dataset, recipe: Recipe,
     finite = [v for v in values if np.isfinite(v)]
     if not finite:
         raise ZooError(f"{recipe.monitor} was never finite (training diverged)")
-    best = min(finite) if mode == "min" else max(finite)
+    best = min(finite) if monitor_mode(recipe.monitor) == "min" else max(finite)
     return float(best), len(values)
 
 
-def tune(task_name: str, arch: str | None, n_trials: int, *, data: Dataset | None = None,
-         source: str | None = None, data_options: Mapping[str, Any] | None = None,
-         epochs: int | None = None, seed: int | None = None,
+def tune(task_name: str, arch: str | None = None, n_trials: int = 10, *,
+         data: Dataset | None = None, source: str | None = None,
+         data_options: Mapping[str, Any] | None = None,
+         recipe_overrides: Mapping[str, Any] | None = None, epochs: int | None = None,
+         seed: int | None = None,
          on_trial: Callable[[TrialResult], None] | None = None) -> TuneResult:
-    """Run ``n_trials`` Optuna (TPE, seeded) trials maximising/minimising the task's monitor."""
+    """Run ``n_trials`` Optuna (TPE, seeded) trials maximising/minimising the task's monitor.
+
+    ``recipe_overrides`` and ``data_options`` are checked before anything starts; ``epochs``
+    caps every trial."""
     import optuna
+
+    from zoo.overrides import check
 
     task = get_task(task_name)
     spec = get_architecture(task_name, arch)
     if spec.search_space is None:
         raise ZooError(f"architecture {spec.name!r} of {task_name} has no search space to tune")
-    base = task.recipe.override(**spec.recipe)
-    base = base.override(epochs=epochs, seed=seed)
-    options = {**task.data_options_for(spec.name), **dict(data_options or {})}
+    checked = check(task, spec, {**dict(recipe_overrides or {}), "epochs": epochs, "seed": seed},
+                    data_options=data_options)
+    base = checked.recipe
+    options = {**task.data_options_for(spec.name), **checked.data_options}
     data = data or task.load_data(source, base.seed, **options)
-    result = TuneResult(task_name, spec.name, base.monitor, direction(base.monitor))
+    result = TuneResult(task_name, spec.name, base.monitor, direction(base.monitor),
+                        overrides={k: v for k, v in dict(recipe_overrides or {}).items()
+                                   if v is not None})
 
     def objective(trial: Any) -> float:
         params = spec.search_space(trial)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
-from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, split_train_args
 
+from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, split_train_args
+from zoo.overrides import check as check_overrides
+from zoo.overrides import unknown
 from zoo.registry import get_architecture, get_task
 
 
@@ -43,11 +44,15 @@ def train(
     lr: float | None = typer.Option(None, "--lr", help="Learning rate."),
     seed: int | None = typer.Option(None, "--seed"),
     name: str | None = typer.Option(None, "--name", help="Name of the weight set."),
+    force: bool = typer.Option(False, "--force",
+                               help="Retrain from scratch into a folder holding a finished or "
+                                    "interrupted run (its model, history and checkpoint go)."),
 ) -> None:
     """Train by the task's recipe and write a run folder (model, ONNX, metadata, reports).
 
     Extra --field value pairs override recipe fields, --hp-NAME architecture
-    hyper-parameters and --data-NAME data options.
+    hyper-parameters and --data-NAME data options; each is checked before training starts.
+    An interrupted run resumes when started again with the same options.
     """
     from zoo.training import fit
 
@@ -55,10 +60,13 @@ def train(
     architecture = get_architecture(task, arch)
     overrides, hparams, data_options = split_train_args(ctx.args)
     overrides.update(epochs=epochs, batch_size=batch_size, learning_rate=lr, seed=seed)
+    check_overrides(spec, architecture, overrides, hparams, data_options)  # before TF loads
     out = out or Path("runs") / f"{task}-{architecture.name}"
     console.print(f"training [bold]{task}[/] / [bold]{architecture.name}[/] -> {out}")
     result = fit(task, architecture.name, out, data=data, recipe_overrides=overrides, hparams=hparams,
-                 data_options=data_options, command=invoked_command(), name=name)
+                 data_options=data_options, command=invoked_command(), name=name, force=force)
+    if result.resumed_from:
+        console.print(f"resumed after epoch {result.resumed_from}; the history holds every epoch")
     console.print(metrics_table(f"{spec.name} held-out test split",
                                 {"model": result.metrics, "baseline": result.meta.baseline or {}}))
     console.print(f"wrote {out}/model.keras, model.onnx, model.json, metrics.json and plots")
@@ -73,23 +81,22 @@ def evaluate(
     data: str | None = typer.Option(None, "--data", "-d", help="Data file; default: the built-in source."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Folder for the report and plots."),
 ) -> None:
-    """Re-measure weights on the held-out test split, beside the task's classical baseline."""
-    from zoo.training import predict_onnx
-    from zoo.weights import resolve
+    """Re-measure weights on the held-out test split, beside the task's classical baseline.
 
-    spec = get_task(task)
-    ref = resolve(task, weights, arch, spec.default_weights)
-    ref.verify()
-    dataset = spec.load_data_for(ref.meta, data, **split_train_args(ctx.args)[2])
+    Extra --data-NAME value pairs are data options (checked against the task's)."""
+    from zoo.evaluation import evaluate as run_evaluate
+
+    overrides, hparams, data_options = split_train_args(ctx.args)
+    stray = [*overrides, *(f"hp_{k}" for k in hparams)]
+    if stray:
+        raise unknown("option of zoo eval", stray[0], [p.name for p in ctx.command.params
+                                                       if p.name and p.name != "task"])
     given_path = Path(weights).suffix == ".onnx" or Path(weights).is_dir()
-    out = out or (ref.onnx.parent if given_path else Path("runs") / f"eval-{task}")
-    out.mkdir(parents=True, exist_ok=True)
-    metrics = spec.evaluate(dataset.test, predict_onnx(spec, ref.onnx, dataset.test), out)
-    baseline = spec.baseline(dataset)
-    console.print(metrics_table(f"{task}: {ref.meta.name} on the test split ({len(dataset.test)} samples)",
-                                {"model": metrics, "baseline": baseline or {}}))
-    (out / "eval.json").write_text(json.dumps({"weights": str(ref.onnx), "metrics": metrics,
-                                               "baseline": baseline}, indent=2) + "\n")
+    out = out or (Path(weights) if Path(weights).is_dir() else Path(weights).parent if given_path
+                  else Path("runs") / f"eval-{task}")
+    report = run_evaluate(task, weights, arch=arch, data=data, out=out, data_options=data_options)
+    console.print(metrics_table(f"{task}: {report['name']} on the test split ({report['n']} samples)",
+                                {"model": report["metrics"], "baseline": report["baseline"] or {}}))
     console.print(f"report and plots in {out}")
 
 

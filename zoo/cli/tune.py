@@ -9,8 +9,8 @@ from typing import Any
 
 import typer
 from rich.table import Table
-from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, split_train_args
 
+from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, split_train_args
 from zoo.io.files import atomic_write_text
 from zoo.registry import get_architecture
 
@@ -91,10 +91,9 @@ def tune(
 def _train_best(result: Any, task: str, data: str | None, options: dict[str, Any], out: Path,
                 epochs: int | None, command: str) -> None:
     from zoo.cli.train import metrics_table
-
     from zoo.training import fit
 
-    overrides = {**result.best.recipe, "epochs": epochs}
+    overrides = {**result.best_recipe(), "epochs": epochs}
     run = fit(task, result.arch, out, data=data, recipe_overrides=overrides,
               hparams=result.best.hparams, data_options=options, command=command)
     console.print(metrics_table(f"{task} best trial, held-out test split",

