@@ -44,16 +44,67 @@ def test_quenched_jets_lose_energy_relative_to_vacuum_at_same_initial_pt():
     opt = simulator.SimOptions()
     rng = np.random.default_rng(3)
     pt0, n = 150.0, 300
-    vacuum = [simulator.simulate_jet(pt0, i % 2 == 0, None, opt, rng)["jet_pt"] for i in range(n)]
+    vacuum = [simulator.simulate_jet(pt0, i % 2 == 0, None, opt, rng).subtracted_pt
+              for i in range(n)]
     quenched = [simulator.simulate_jet(pt0, i % 2 == 0, simulator.path_length(opt, rng), opt,
-                                       rng)["jet_pt"] for i in range(n)]
+                                       rng).subtracted_pt for i in range(n)]
     assert np.mean(vacuum) <= pt0
     assert np.mean(quenched) < np.mean(vacuum) - 0.05 * pt0
     # path-length fluctuations: some quenched jets keep as much energy as typical vacuum jets
     assert np.mean(np.asarray(quenched) > np.median(vacuum)) > 0.1
-    short = [simulator.simulate_jet(pt0, True, 0.5, opt, rng)["jet_pt"] for _ in range(n)]
-    long = [simulator.simulate_jet(pt0, True, 8.0, opt, rng)["jet_pt"] for _ in range(n)]
+    short = [simulator.simulate_jet(pt0, True, 0.5, opt, rng).subtracted_pt for _ in range(n)]
+    long = [simulator.simulate_jet(pt0, True, 8.0, opt, rng).subtracted_pt for _ in range(n)]
     assert np.mean(long) < np.mean(short)
+
+
+def test_jets_are_selected_on_reconstructed_pt_in_the_window(sample):
+    jet_pt, labels = sample["jet_pt"], sample["labels"]
+    assert np.all((jet_pt >= SMALL.select_pt_min) & (jet_pt < SMALL.select_pt_max))
+    assert (sample["events_drawn"] >= 1).all()
+    # selection bias: quenched jets in the window come from harder partons than vacuum jets
+    w = sample["weights"]
+    initial = [np.average(sample["initial_pt"][labels == c], weights=w[labels == c])
+               for c in (0, 1)]
+    assert initial[1] > initial[0] + 5
+
+
+def test_reconstruction_finds_the_anti_kt_jet_of_a_hand_made_event():
+    from zoo.tasks.jet_quench import reconstruct
+
+    # a 60 GeV pair 0.1 apart is one R = 0.4 jet; a 20 GeV particle 1.0 away is another
+    event = reconstruct.Event(np.array([40.0, 20.0, 20.0]), np.array([0.0, 0.1, 1.0]),
+                              np.array([0.0, 0.0, 0.0]), np.array([True, False, True]))
+    (jet,) = reconstruct.leading_jets([event], subtract=False)
+    assert jet.raw_pt == pytest.approx(60.0, rel=1e-3) and jet.subtracted_pt == jet.raw_pt
+    assert sorted(jet.constituents.pt.tolist()) == [20.0, 40.0]
+
+
+def test_subtraction_removes_the_underlying_event_on_average():
+    """The same jets with and without a thermal UE: rho x area subtraction restores their pT
+    on average (within 2 GeV), while the unsubtracted jets carry ~rho pi R^2 extra."""
+    from zoo.tasks.jet_quench import reconstruct
+
+    opt = simulator.SimOptions(ue_rho=80.0)
+    rng = np.random.default_rng(11)
+    clean, busy = [], []
+    for i in range(60):
+        seed = int(rng.integers(1 << 30))
+        jet_rng = np.random.default_rng(seed)
+        event = simulator.simulate_event(150.0, i % 2 == 0, None, simulator.SimOptions(), jet_rng)
+        ue = simulator.underlying_event(opt, np.random.default_rng(seed + 1))
+        clean.append(event)
+        busy.append(reconstruct.Event(*(np.concatenate([a, b]) for a, b in zip(
+            (event.pt, event.eta, event.phi, event.charged), ue, strict=True))))
+    reference = np.array([j.raw_pt for j in reconstruct.leading_jets(clean, subtract=False)])
+    with_ue = reconstruct.leading_jets(busy, subtract=True)
+    subtracted = np.array([j.subtracted_pt for j in with_ue])
+    raw = np.array([j.raw_pt for j in with_ue])
+    rho = np.array([j.rho_charged + j.rho_neutral for j in with_ue])
+    assert rho.mean() == pytest.approx(80.0, rel=0.15)
+    assert (raw - reference).mean() == pytest.approx(80.0 * reconstruct.JET_AREA, rel=0.2)
+    assert abs((subtracted - reference).mean()) < 2.0
+    image = simulator.jet_image(with_ue[0])
+    assert image.sum() == pytest.approx(1.0, rel=1e-5) and image.min() >= 0
 
 
 def test_classes_overlap_but_observables_separate_them(sample):

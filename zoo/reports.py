@@ -50,21 +50,26 @@ def classification_report(task: Task, split: Split, outputs: list[np.ndarray],
         if out_dir is not None:
             roc_plot(y, score, w, Path(out_dir) / "roc.png")
     if out_dir is not None:
-        confusion_plot(y, pred, labels, names, Path(out_dir) / "confusion_matrix.png")
+        confusion_plot(y, pred, labels, names, Path(out_dir) / "confusion_matrix.png", w)
     return report
 
 
 def confusion_plot(y: np.ndarray, pred: np.ndarray, labels: list[int], names: list[str],
-                   path: Path) -> None:
+                   path: Path, weights: np.ndarray | None = None) -> None:
+    """Confusion matrix PNG; with ``weights`` the cells are sums of sample weights (the same
+    weighting as the metrics), and the title says which."""
     from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
     plt = _pyplot()
-    matrix = confusion_matrix(y, pred, labels=labels)
+    matrix = confusion_matrix(y, pred, labels=labels, sample_weight=weights)
     size = max(5.0, 0.45 * len(labels) + 2)
     fig, ax = plt.subplots(figsize=(size, size))
     ConfusionMatrixDisplay(matrix, display_labels=names).plot(
-        ax=ax, colorbar=False, xticks_rotation="vertical", include_values=len(labels) <= 25)
-    ax.set_title("Confusion matrix (held-out split)")
+        ax=ax, colorbar=False, xticks_rotation="vertical", include_values=len(labels) <= 25,
+        values_format=".0f" if weights is not None else "d")
+    ax.set_title("Confusion matrix (held-out split, "
+                 + ("weighted: sums of sample weights)" if weights is not None
+                    else "unweighted counts)"))
     fig.tight_layout()
     save_figure(fig, path)
 

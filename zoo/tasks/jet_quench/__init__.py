@@ -29,7 +29,8 @@ from zoo.tasks.jet_quench.pixelise import GRID, RADIUS
 
 SPLIT_FRACTIONS = (0.70, 0.15, 0.15)
 BASELINE_METHOD = ("scikit-learn HistGradientBoosting on jet mass/pT, girth, pT_D and "
-                   "multiplicity (from the images), weighted, fitted on the train split")
+                   "multiplicity, computed from the images of the same (reconstructed, "
+                   "pT-selected) jets the model sees, weighted, fitted on the train split")
 
 
 @register_task
@@ -138,11 +139,18 @@ class JetQuench(Task):
         from zoo.reports import classification_report, roc_plot
 
         report = classification_report(self, split, outputs, out_dir)
+        report["weighting"] = ("weighted by the per-jet physical weights (the confusion "
+                               "matrix PNG too)" if split.weights is not None else "unweighted")
         score = outputs[0].reshape(-1)
+        unweighted = {"roc_auc": float(roc_auc_score(split.y, score)),
+                      "accuracy": float(np.mean((score >= 0.5) == (split.y > 0.5)))}
         if "baseline_score" in split.x:
             base = split.x["baseline_score"]
             report["baseline_roc_auc"] = float(roc_auc_score(split.y, base,
                                                              sample_weight=split.weights))
+            unweighted["baseline_roc_auc"] = float(roc_auc_score(split.y, base))
+        if split.weights is not None:
+            report["unweighted"] = unweighted
             if out_dir is not None:
                 roc_plot(split.y.astype(int), score, split.weights, Path(out_dir) / "roc.png",
                          extra={"baseline (GBDT on jet observables)": base})
@@ -154,9 +162,11 @@ class JetQuench(Task):
         test = data.test
         score = test.x["baseline_score"]
         return {"method": BASELINE_METHOD, "observables": list(observables.NAMES),
+                "weighting": "weighted" if test.weights is not None else "unweighted",
                 "roc_auc": float(roc_auc_score(test.y, score, sample_weight=test.weights)),
                 "accuracy": float(accuracy_score(test.y, score >= 0.5,
-                                                 sample_weight=test.weights))}
+                                                 sample_weight=test.weights)),
+                "unweighted_roc_auc": float(roc_auc_score(test.y, score))}
 
 
 def _random_split(labels: np.ndarray, seed: int) -> np.ndarray:

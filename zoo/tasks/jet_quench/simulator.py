@@ -50,13 +50,16 @@ from typing import Any
 
 import numpy as np
 
-from zoo.tasks.jet_quench.pixelise import GRID, RADIUS, pixelise
+from zoo.tasks.jet_quench import reconstruct
+from zoo.tasks.jet_quench.pixelise import GRID, pixelise
 
 CF, CA, TR, NF = 4.0 / 3.0, 3.0, 0.5, 5
 LAMBDA_QCD = 0.2  # GeV
 HBARC = 0.1973  # GeV fm
 CHUNK = 500
-VERSION = "jetsim-v1"
+VERSION = "jetsim-v2"
+JET_MAX_ETA = 1.0
+UE_MAX_ETA = 1.5
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,12 @@ class SimOptions:
     """Every physics knob of the simulator (stored with the data and the weights)."""
 
     n_jets: int = 20000
-    pt_min: float = 100.0
-    pt_max: float = 250.0
+    pt_min: float = 80.0  # initiating parton pT range (generation)
+    pt_max: float = 320.0
+    select_pt_min: float = 100.0  # window on the reconstructed, UE-subtracted jet pT
+    select_pt_max: float = 160.0
+    ue_rho: float = 0.0  # thermal underlying event, GeV per unit area; 0 = none (pp-like)
+    ue_temperature: float = 0.3  # GeV; mean UE particle pT = 2T
     spectrum_index: float = 5.0
     quark_fraction: float = 0.5
     kt_min: float = 1.0
@@ -213,45 +220,99 @@ def hadronise(partons: list[tuple[float, float, float, bool]], rng: np.random.Ge
     return pt, np.asarray(xs), np.asarray(ys), charged
 
 
-def simulate_jet(pt_initial: float, quark: bool, length: float | None, opt: SimOptions,
-                 rng: np.random.Generator) -> dict[str, Any]:
-    """One jet (vacuum if ``length`` is None); its constituents within R and its pT."""
+def underlying_event(opt: SimOptions, rng: np.random.Generator
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Thermal underlying event: (pt, eta, phi, charged) uniform in |eta| < UE_MAX_ETA.
+
+    pT from a 2-D Boltzmann spectrum pT exp(-pT / T) (mean 2T), their number Poisson with
+    mean ``ue_rho`` x area / 2T, so the pT density is ``ue_rho`` GeV per unit area (central
+    Pb-Pb at the LHC: rho ~ 100-250 GeV; ALICE, JHEP 03 (2012) 053); 2/3 charged.
+    """
+    area = 2 * UE_MAX_ETA * 2 * math.pi
+    n = rng.poisson(opt.ue_rho * area / (2 * opt.ue_temperature)) if opt.ue_rho > 0 else 0
+    pt = rng.gamma(2.0, opt.ue_temperature, n)
+    return (pt, rng.uniform(-UE_MAX_ETA, UE_MAX_ETA, n), rng.uniform(-math.pi, math.pi, n),
+            rng.random(n) < 2.0 / 3.0)
+
+
+def simulate_event(pt_initial: float, quark: bool, length: float | None, opt: SimOptions,
+                   rng: np.random.Generator) -> reconstruct.Event:
+    """Final-state particles of one event (vacuum if ``length`` is None): the parton's
+    hadrons around a random direction with |eta| < 1 (so the jet cone stays inside the
+    underlying event's acceptance) plus the underlying event."""
     partons = shower(pt_initial, quark, opt, rng)
     if length is not None:
         partons = quench(partons, length, opt, rng)
     pt, x, y, charged = hadronise(partons, rng)
-    inside = np.hypot(x, y) < RADIUS
-    for _ in range(2):  # re-centre the cone on the pT-weighted axis of its content
-        if not inside.any():
-            break
-        cx = np.dot(pt[inside], x[inside]) / pt[inside].sum()
-        cy = np.dot(pt[inside], y[inside]) / pt[inside].sum()
-        inside = np.hypot(x - cx, y - cy) < RADIUS
-    return {"pt": pt[inside], "x": x[inside], "y": y[inside], "charged": charged[inside],
-            "jet_pt": float(pt[inside].sum())}
+    eta = rng.uniform(-JET_MAX_ETA, JET_MAX_ETA) + x
+    phi = reconstruct.wrap(rng.uniform(-math.pi, math.pi) + y)
+    ue = underlying_event(opt, rng)
+    return reconstruct.Event(*(np.concatenate([a, b]) for a, b in
+                               zip((pt, eta, phi, charged), ue, strict=True)))
+
+
+def simulate_jet(pt_initial: float, quark: bool, length: float | None, opt: SimOptions,
+                 rng: np.random.Generator) -> reconstruct.Jet | None:
+    """One event reconstructed as data: its leading anti-kt R = 0.4 jet (UE-subtracted pT)."""
+    event = simulate_event(pt_initial, quark, length, opt, rng)
+    return reconstruct.leading_jets([event], subtract=opt.ue_rho > 0)[0]
+
+
+def jet_image(jet: reconstruct.Jet) -> np.ndarray:
+    """Unit-sum (33, 33, 2) image of a reconstructed jet, UE pedestal subtracted per pixel."""
+    c = jet.constituents
+    image = pixelise(c.pt, c.eta, c.phi, c.charged, normalise=False)
+    image = reconstruct.subtract_image(image, jet.rho_charged, jet.rho_neutral)
+    total = image.sum()
+    return (image / total if total > 0 else image).astype(np.float32)
+
+
+def _selected(label: int, count: int, opt: SimOptions, rng: np.random.Generator
+              ) -> list[tuple[reconstruct.Jet, float, float, int]]:
+    """``count`` jets of one class whose subtracted pT lies in the selection window, as
+    (jet, initial pT, path length, events drawn for it), from batches of events."""
+    log_lo, log_hi = math.log(opt.pt_min), math.log(opt.pt_max)
+    kept: list[tuple[reconstruct.Jet, float, float, int]] = []
+    drawn = 0
+    while len(kept) < count:
+        batch = []
+        for _ in range(2 * (count - len(kept)) + 8):
+            pt0 = math.exp(log_lo + (log_hi - log_lo) * rng.random())
+            quark = bool(rng.random() < opt.quark_fraction)
+            length = path_length(opt, rng) if label else None
+            batch.append((pt0, length, simulate_event(pt0, quark, length, opt, rng)))
+        jets = reconstruct.leading_jets([b[2] for b in batch], subtract=opt.ue_rho > 0)
+        for (pt0, length, _), jet in zip(batch, jets, strict=True):
+            drawn += 1
+            if jet is not None and opt.select_pt_min <= jet.subtracted_pt < opt.select_pt_max \
+                    and len(kept) < count:
+                kept.append((jet, pt0, length or 0.0, drawn))
+                drawn = 0
+    return kept
 
 
 def _chunk(args: tuple[int, int, np.random.SeedSequence, SimOptions]) -> dict[str, np.ndarray]:
-    """Jets ``start .. start+count`` (even index vacuum, odd quenched) from one seed."""
+    """Jets ``start .. start+count`` (even index vacuum, odd quenched) from one seed.
+
+    Both classes are selected on the reconstructed, UE-subtracted jet pT in the window
+    [select_pt_min, select_pt_max), as an analysis selects them, not matched at parton pT.
+    """
     start, count, seq, opt = args
     rng = np.random.default_rng(seq)
+    labels = ((start + np.arange(count)) % 2).astype(np.int8)
+    pools = {label: iter(_selected(label, int((labels == label).sum()), opt, rng))
+             for label in (0, 1)}
     images = np.zeros((count, GRID, GRID, 2), dtype=np.float32)
-    fields = {k: np.zeros(count) for k in ("initial_pt", "jet_pt", "path_length", "weights")}
-    labels = np.zeros(count, dtype=np.int8)
-    log_lo, log_hi = math.log(opt.pt_min), math.log(opt.pt_max)
-    for i in range(count):
-        label = (start + i) % 2
-        pt0 = math.exp(log_lo + (log_hi - log_lo) * rng.random())
-        quark = bool(rng.random() < opt.quark_fraction)
-        length = path_length(opt, rng) if label else None
-        jet = simulate_jet(pt0, quark, length, opt, rng)
-        eta = rng.uniform(-2.0, 2.0) + jet["x"]
-        phi = rng.uniform(-math.pi, math.pi) + jet["y"]
-        images[i] = pixelise(jet["pt"], eta, phi, jet["charged"])
-        labels[i] = label
+    fields = {k: np.zeros(count) for k in ("initial_pt", "jet_pt", "path_length", "weights",
+                                            "rho", "events_drawn")}
+    for i, label in enumerate(labels):
+        jet, pt0, length, drawn = next(pools[int(label)])
+        images[i] = jet_image(jet)
         fields["initial_pt"][i] = pt0
-        fields["jet_pt"][i] = jet["jet_pt"]
-        fields["path_length"][i] = length or 0.0
+        fields["jet_pt"][i] = jet.subtracted_pt
+        fields["path_length"][i] = length
+        fields["rho"][i] = jet.rho_charged + jet.rho_neutral
+        fields["events_drawn"][i] = drawn
         # physical weight pT^-n over the log-uniform sampling density 1/pT
         fields["weights"][i] = (pt0 / opt.pt_min) ** (1.0 - opt.spectrum_index)
     return {"images": images, "labels": labels, **fields}
