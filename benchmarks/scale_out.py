@@ -1,0 +1,153 @@
+"""Files -> labels against the decode bound, side by side in one run: local and Dask engines.
+
+On the same copies of the real 800x600 Omega scans and the same cores, it times
+
+* the decode bound: Pillow decode + Gravity Spy's crop only, in ``--threads`` threads;
+* zoo's local engine end to end (``Predictor.iter_predict``: read, crop, gray, rescale,
+  onnxruntime, decode), shipped single-view weights;
+* the Dask engine end to end on a LocalCluster of ``--workers`` processes (1 thread each),
+  sessions already loaded on the workers (a warm-up pass), results back on the client;
+
+in rounds that alternate the three (load from other users hits all alike), and reports the
+best round of each and the ratios. ``--pyspng`` adds the decode bound with pyspng.
+
+    python benchmarks/scale_out.py --n 2000 --rounds 3 --json benchmarks/results/scale_out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCANS = [ROOT.parent / "shared" / "data" / "gravityspy",
+         ROOT.parent / "shared" / "data" / "gravityspy-fieldguide"]
+CROP = (105, 66, 671, 532)  # Gravity Spy's plot area on an 800x600 scan (left, top, right, bottom)
+
+
+def make_folder(n: int, dest: Path) -> Path:
+    """``n`` copies of every real 800x600 PNG scan, round-robin, named so that each is a
+    single-view sample."""
+    from PIL import Image
+
+    sources = [p for root in SCANS for p in sorted(root.rglob("*.png"))
+               if Image.open(p).size == (800, 600)]
+    dest.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        shutil.copyfile(sources[i % len(sources)], dest / f"scan{i:06d}.png")
+    return dest
+
+
+def decode_bound(files: list[Path], threads: int, decoder: str = "pillow") -> float:
+    """Files/s of decode + crop alone."""
+    if decoder == "pyspng":
+        import pyspng
+
+        def work(path: Path) -> object:
+            return pyspng.load(path.read_bytes())[CROP[1]:CROP[3], CROP[0]:CROP[2]]
+    else:
+        from PIL import Image
+
+        def work(path: Path) -> object:
+            with Image.open(path) as image:
+                image.load()
+                return image.crop(CROP)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(work, files, chunksize=16):
+            pass
+    return len(files) / (time.perf_counter() - start)
+
+
+def local_rate(predictor, folder: Path, n: int, batch_size: int) -> float:
+    start = time.perf_counter()
+    done = sum(p.ok for p in predictor.iter_predict([folder], batch_size=batch_size, view="single"))
+    assert done == n, f"{n - done} files failed"
+    return n / (time.perf_counter() - start)
+
+
+def dask_rate(predictor, folder: Path, n: int, batch_size: int, client, readers: int) -> float:
+    from zoo.dask_engine import iter_predict
+
+    start = time.perf_counter()
+    done = sum(p.ok for p in iter_predict(predictor, [folder], client=client, batch_size=batch_size,
+                                          readers=readers, view="single"))
+    assert done == n, f"{n - done} files failed"
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=2000, help="files in the generated folder")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                        help="decode-bound threads (= cores)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="Dask workers")
+    parser.add_argument("--readers", type=int, default=2, help="decoding threads per Dask worker")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--pyspng", action="store_true", help="also the pyspng decode bound")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    from zoo.io.files import atomic_write_text
+    from zoo.predictor import load
+
+    predictor = load("glitch", device="cpu")
+    rates: dict[str, list[float]] = {"decode_bound": [], "local": [], "dask": []}
+    if args.pyspng:
+        rates["decode_bound_pyspng"] = []
+    load_avg = []
+    with tempfile.TemporaryDirectory(prefix="zoo-scale-out-") as tmp, \
+            LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                         dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+            Client(cluster) as client:
+        folder = make_folder(args.n, Path(tmp) / "scans")
+        files = sorted(folder.iterdir())
+        warm = make_folder(64, Path(tmp) / "warm")  # loads the sessions on every worker
+        dask_rate(predictor, warm, 64, args.batch_size, client, args.readers)
+        local_rate(predictor, warm, 64, args.batch_size)
+        for _ in range(args.rounds):
+            load_avg.append(os.getloadavg()[0])
+            rates["decode_bound"].append(decode_bound(files, args.threads))
+            if args.pyspng:
+                rates["decode_bound_pyspng"].append(decode_bound(files, args.threads, "pyspng"))
+            rates["local"].append(local_rate(predictor, folder, args.n, args.batch_size))
+            rates["dask"].append(dask_rate(predictor, folder, args.n, args.batch_size, client,
+                                           args.readers))
+            print({k: round(v[-1], 1) for k, v in rates.items()}, flush=True)
+    best = {k: max(v) for k, v in rates.items()}
+    record = {
+        "benchmark": "scale_out",
+        "date": datetime.now(timezone.utc).isoformat(timespec="minutes"),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "load_average_1min": [round(x, 2) for x in load_avg],
+        "files": args.n, "weights": predictor.model.meta.name, "batch_size": args.batch_size,
+        "dask_workers": args.workers, "readers_per_worker": args.readers,
+        "files_per_s": {k: [round(x, 1) for x in v] for k, v in rates.items()},
+        "best_files_per_s": {k: round(v, 1) for k, v in best.items()},
+        "local_vs_bound": round(best["local"] / best["decode_bound"], 3),
+        "dask_vs_bound": round(best["dask"] / best["decode_bound"], 3),
+        "per_round_local_vs_bound": [round(a / b, 3) for a, b in
+                                     zip(rates["local"], rates["decode_bound"], strict=True)],
+        "per_round_dask_vs_bound": [round(a / b, 3) for a, b in
+                                    zip(rates["dask"], rates["decode_bound"], strict=True)],
+    }
+    print(json.dumps(record, indent=2))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(record, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
