@@ -28,7 +28,9 @@ from rich.markup import escape  # noqa: E402
 
 from zoo.errors import ZooError  # noqa: E402
 
-for _name in ("absl", "tensorflow", "h5py", "astropy", "PIL"):
+# Plain loggers only: astropy and absl install their own logger classes on import, so their
+# loggers are quietened where they are imported (zoo.io.fits), never created here first.
+for _name in ("tensorflow", "h5py", "PIL"):
     logging.getLogger(_name).setLevel(logging.ERROR)
 warnings.filterwarnings("ignore", module=r"(astropy|PIL|keras|tensorflow|tf2onnx|absl)\b")
 
