@@ -10,6 +10,7 @@ import sys
 import pytest
 from core_helpers import write_bad_files, write_digit_pngs
 from typer.testing import CliRunner
+
 from zoo.cli.app import app
 
 runner = CliRunner()
@@ -83,6 +84,7 @@ def test_unknown_task_and_architecture_list_valid_names(tmp_path):
 
 
 def test_bench_reports_onnxruntime_and_keras_and_writes_json(tmp_path):
+    pytest.importorskip("keras")  # the Keras column needs the train extra
     out = tmp_path / "bench.json"
     result = invoke("bench", "digits", "--batch-sizes", "1,32", "--min-time", "0.05",
                     "--json", str(out))

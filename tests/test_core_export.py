@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-import onnx
 import pytest
 
 pytest.importorskip("keras")
+onnx = pytest.importorskip("onnx")
 
 
 import zoo  # noqa: E402
 from zoo.errors import ExportError  # noqa: E402
-from zoo.export import export_onnx, random_inputs  # noqa: E402
+from zoo.onnx_export import export_onnx, random_inputs  # noqa: E402
 
 
 @pytest.mark.parametrize("arch", ["cnn", "dense"])
@@ -42,7 +42,7 @@ def test_onnx_output_equals_keras_output(tmp_path):
 def test_a_failing_parity_check_writes_nothing(tmp_path, monkeypatch):
     model = zoo.create_model("digits", "dense")
     path = tmp_path / "out.onnx"
-    monkeypatch.setattr("zoo.export.max_abs_diff", lambda *a, **k: 0.5)
+    monkeypatch.setattr("zoo.onnx_export.max_abs_diff", lambda *a, **k: 0.5)
     with pytest.raises(ExportError, match="not written"):
         export_onnx(model, path)
     assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 class ZooError(Exception):
     """Base class: every error a user can cause derives from it."""
@@ -25,7 +27,7 @@ class DuplicateNameError(ZooError, ValueError):
 class InputError(ZooError):
     """A file (or field inside one) that cannot be used; names the file and the problem."""
 
-    def __init__(self, source: str, problem: str):
+    def __init__(self, source: str | os.PathLike[str], problem: str):
         self.source, self.problem = str(source), problem
         super().__init__(f"{source}: {problem}")
 

@@ -8,6 +8,7 @@ discovered automatically, and third-party packages can add tasks through the
 from __future__ import annotations
 
 import fnmatch
+import functools
 import importlib
 import pkgutil
 import warnings
@@ -95,7 +96,7 @@ def discover() -> None:
     import zoo.tasks
 
     for info in pkgutil.iter_modules(zoo.tasks.__path__, "zoo.tasks."):
-        _import_task_module(info.name, lambda name=info.name: importlib.import_module(name))
+        _import_task_module(info.name, functools.partial(importlib.import_module, info.name))
     for ep in entry_points(group="zoo.tasks"):
         _import_task_module(ep.value, ep.load)
 

@@ -158,9 +158,9 @@ def load(name: str, data: str | Path | None = None, download: bool = True,
         return arrays, {"type": f"keras.datasets.{name}", "simulated": False, "files": files}
     problem = "not downloaded"
     if download:
-        arrays, problem = _download(name, reader_options)
-        if arrays is not None:
-            return arrays, {"type": f"keras.datasets.{name}", "simulated": False,
+        downloaded, problem = _download(name, reader_options)
+        if downloaded is not None:
+            return downloaded, {"type": f"keras.datasets.{name}", "simulated": False,
                             "downloaded_by": f"keras.datasets.{name}.load_data()"}
     cache = cache_dir()
     raise InputError(cache / _subfolder(spec) / spec.files[0], (
