@@ -242,9 +242,16 @@ class WeightSet:
 
     @property
     def keras_weights(self) -> Path | None:
-        """The ``<stem>.weights.h5`` beside the ONNX file, when one ships."""
+        """The ``<stem>.weights.h5`` beside the ONNX file, when one ships; checked against the
+        sha256 that ``extra.keras_weights`` records, if any."""
         path = self.onnx.with_name(self.onnx.name[: -len(".onnx")] + KERAS_WEIGHTS_SUFFIX)
-        return path if path.is_file() else None
+        if not path.is_file():
+            return None
+        recorded = (self.meta.extra.get("keras_weights") or {}).get("sha256")
+        if recorded and sha256_file(path) != recorded:
+            raise WeightsError(f"{path}: corrupt Keras weights (sha256 does not match "
+                               f"{recorded[:12]}... in its metadata); reinstall them")
+        return path
 
     def __repr__(self) -> str:
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in self.meta.metrics.items()
