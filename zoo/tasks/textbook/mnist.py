@@ -43,6 +43,7 @@ class Mnist(KerasImageTask):
     }
     recipe = BOOK_RECIPE
     default_arch = "cnn"
+    default_weights = "mnist-cnn"
     reference = ("seed 002: dense 10 sigmoid + 10 softmax ~0.89-0.90 test accuracy, ReLU "
                  "variant ~0.90, 512 ReLU ~0.93, CNN (5 epochs) ~0.97")
 
