@@ -5,7 +5,12 @@ Routes (as the real Hub answers them, headers included):
 
 - ``GET /api/models/ORG/REPO[/revision/REV]``: repo info with the resolved commit ``sha``;
 - ``GET /api/models/ORG/REPO/tree/REV``: the file list of a commit (LFS entries with sha256);
-- ``HEAD|GET /ORG/REPO/resolve/REV/FILE``: the file, with ``X-Repo-Commit`` and ``ETag``.
+- ``HEAD|GET /ORG/REPO/resolve/REV/FILE``: the file, with ``X-Repo-Commit`` and ``ETag``;
+
+and the upload path of ``HfApi.create_repo`` / ``create_commit`` for small files:
+``POST /api/repos/create``, ``/api/validate-yaml``, ``/api/models/ORG/REPO/preupload/REV``
+(every file "regular", so no LFS transfer) and ``/api/models/ORG/REPO/commit/REV`` (the
+ndjson commit with base64 file contents), which adds a commit on top of the branch.
 
 Unknown repositories, revisions and files get 404 with the Hub's ``X-Error-Code``
 (RepoNotFound, RevisionNotFound, EntryNotFound), which huggingface_hub turns into its errors.
@@ -13,6 +18,7 @@ Unknown repositories, revisions and files get 404 with the Hub's ``X-Error-Code`
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -24,6 +30,8 @@ from urllib.parse import unquote, urlsplit
 _INFO = re.compile(r"^/api/models/([^/]+/[^/]+)(?:/revision/([^/]+))?$")
 _TREE = re.compile(r"^/api/models/([^/]+/[^/]+)/tree/([^/]+)$")
 _RESOLVE = re.compile(r"^/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$")
+_PREUPLOAD = re.compile(r"^/api/models/([^/]+/[^/]+)/preupload/([^/]+)$")
+_COMMIT = re.compile(r"^/api/models/([^/]+/[^/]+)/commit/([^/]+)$")
 
 
 class FakeHub:
@@ -67,6 +75,9 @@ class FakeHub:
             def do_GET(self) -> None:  # noqa: N802
                 hub._answer(self, body=True)
 
+            def do_POST(self) -> None:  # noqa: N802
+                hub._upload(self)
+
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -87,6 +98,34 @@ class FakeHub:
             self._info(request, match[1], match[2])
         elif match := _RESOLVE.match(path):
             self._file(request, match[1], match[2], match[3], body)
+        else:
+            _send(request, 404, b"not found", {"X-Error-Code": "RepoNotFound"})
+
+    def _upload(self, request: BaseHTTPRequestHandler) -> None:
+        path = unquote(urlsplit(request.path).path)
+        self.requests.append(f"POST {path}")
+        data = request.rfile.read(int(request.headers.get("Content-Length", 0)))
+        if path == "/api/repos/create":
+            repo = "{organization}/{name}".format(**json.loads(data))
+            self.commits.setdefault(repo, {})
+            _send_json(request, {"url": f"{self.url}/{repo}"})
+        elif path == "/api/validate-yaml":
+            _send_json(request, {"warnings": []})
+        elif match := _PREUPLOAD.match(path):
+            files = json.loads(data)["files"]
+            _send_json(request, {"files": [{"path": f["path"], "uploadMode": "regular",
+                                            "shouldIgnore": False} for f in files]})
+        elif match := _COMMIT.match(path):
+            repo, branch = match[1], match[2]
+            parent = self.refs.get(repo, {}).get(branch)
+            files = dict(self.commits.get(repo, {}).get(parent, {})) if parent else {}
+            for line in data.splitlines():
+                item = json.loads(line)
+                if item["key"] == "file":
+                    files[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
+            sha = self.commit(repo, files, branch)
+            _send_json(request, {"commitUrl": f"{self.url}/{repo}/commit/{sha}", "commitOid": sha,
+                                 "pullRequestUrl": None})
         else:
             _send(request, 404, b"not found", {"X-Error-Code": "RepoNotFound"})
 

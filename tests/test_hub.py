@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,33 @@ def test_unknown_repository_and_bad_reference(env: dict[str, str]) -> None:
     assert error.startswith("error: hf://zoo-test/nothing-here: no such Hub repository")
     error = one_line_error(zoo(env, "pull", "just-a-name"))
     assert "not a Hub reference; expected [hf://]ORG/REPO[@REVISION][/NAME]" in error
+
+
+def test_ship_to_the_hub_then_pull_elsewhere(hub: FakeHub, env: dict[str, str], tmp_path: Path,
+                                             digit: tuple[Path, int]) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    files = weight_set_files("digits-run")
+    (run / "model.onnx").write_bytes(files["digits-run.onnx"])
+    meta = json.loads(files["digits-run.json"])
+    (run / "model.json").write_text(json.dumps({**meta, "file": "model.onnx"}))
+    with zipfile.ZipFile(run / "model.keras", "w") as archive:  # Keras 3 keeps its weights here
+        archive.writestr("model.weights.h5", b"keras weights")
+    pushed = zoo({**env, "HF_TOKEN": "hf_loopback"}, "ship", str(run), "--name", "digits-pushed",
+                 "--hub-repo", "zoo-test/pushed")
+    assert pushed.returncode == 0, pushed.stderr
+    commit = hub.refs["zoo-test/pushed"]["main"]
+    assert f"uploaded to {hub.url}/zoo-test/pushed/commit/{commit}" in pushed.stdout.replace("\n", "")
+    assert sorted(hub.commits["zoo-test/pushed"][commit]) == [
+        "README.md", "digits-pushed.json", "digits-pushed.onnx", "digits-pushed.weights.h5"]
+    card = hub.commits["zoo-test/pushed"][commit]["README.md"].decode()
+    assert card.startswith("---\n") and "library_name: physzoo" in card
+
+    elsewhere = {**env, "ZOO_HOME": str(tmp_path / "elsewhere")}
+    assert zoo(elsewhere, "pull", "zoo-test/pushed").returncode == 0
+    installed = tmp_path / "elsewhere" / "weights" / "digits"
+    assert (installed / "digits-pushed.weights.h5").read_bytes() == b"keras weights"
+    path, label = digit
+    result = zoo({**elsewhere, "HF_HUB_OFFLINE": "1"}, "predict", "digits", str(path), "-w",
+                 "digits-pushed", "--format", "json")
+    assert predicted_labels(result) == [str(label)]
