@@ -86,7 +86,7 @@ def load(name: str, source: str) -> tuple[kd.Arrays, dict[str, Any]]:
 def stratified_test(y: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Sorted (train, test) row indices: ``fraction`` of each label's rows, fixed seed."""
     rng = np.random.RandomState(TEST_SEED)
-    test = []
+    test: list[int] = []
     for label in np.unique(y):
         rows = np.flatnonzero(y == label)
         test.extend(rng.permutation(rows)[:max(1, round(len(rows) * fraction))])
