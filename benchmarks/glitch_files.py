@@ -50,9 +50,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
-    from zoo.cli.bench import Workload, bench_files, machine
-
+    from zoo.cli.bench import print_files_table
     from zoo.io.files import atomic_write_text
+    from zoo.throughput import Workload, bench_files, machine
 
     with tempfile.TemporaryDirectory(prefix="zoo-glitch-files-") as tmp:
         folder = make_folder(args.n, Path(tmp) / "scans")
@@ -61,8 +61,9 @@ def main() -> None:
         record = bench_files(work, folder, args.n, args.batch_size, "cpu", None, {"view": "single"},
                              reader=gravityspy_read, reference_name=REFERENCE_NAME,
                              repeats=args.repeats)
-    record = {"benchmark": "glitch_files", "weights": work.ref.meta.name, "machine": machine(),
-              "keras_model": work.keras_origin, **record}
+    record = {"benchmark": "glitch_files", "task": "glitch", "weights": work.ref.meta.name,
+              "machine": machine(), "keras_model": work.keras_origin, **record}
+    print_files_table(record)
     if args.json:
         atomic_write_text(args.json, json.dumps(record, indent=2) + "\n")
         print(f"wrote {args.json}")

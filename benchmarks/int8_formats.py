@@ -27,11 +27,17 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
-    from zoo.cli.bench import Workload, machine
-
-    from zoo.bench import calibration_inputs, interleaved, onnx_runner, temporary_ref, tiled_batch
+    from zoo.int8 import FORMATS, quantize_int8
     from zoo.io.files import atomic_write_text
-    from zoo.quantize import FORMATS, quantize_int8
+    from zoo.throughput import (
+        Workload,
+        calibration_inputs,
+        interleaved,
+        machine,
+        onnx_runner,
+        temporary_ref,
+        tiled_batch,
+    )
 
     records = []
     for arch in args.archs.split(","):

@@ -59,7 +59,7 @@ def test_onnx_parity_of_the_two_input_model(tmp_path):
     pytest.importorskip("keras")
     import onnxruntime as ort
 
-    from zoo.export import export_onnx
+    from zoo.onnx_export import export_onnx
     from zoo.training import create_model
 
     model = create_model("cluster-mass", "cnn-mse", filters=8)

@@ -79,7 +79,7 @@ def test_real_scan_matches_gravityspy_recipe(gravityspy_dir):
     path = sorted((gravityspy_dir / "Blip").glob("*_1.0.png"))[0]
     scan = read_scan(path)
     diff = np.abs(scan.views[0] - skimage_reference(path))
-    assert scan.form.startswith("Omega scan 800x600") and "Gravity Spy crop" in scan.form
+    assert scan.form == "Omega scan 800x600 (Gravity Spy crop)"
     assert diff.mean() < MEAN_TOL and diff.max() < MAX_TOL
 
 
@@ -211,7 +211,7 @@ def test_arch_or_view_option_picks_the_view():
 @pytest.mark.parametrize("task, arch", [("glitch", a) for a in list_models(task="glitch")]
                          + [("glitch-chirp", "small-cnn")])
 def test_architecture_builds_runs_and_exports(tmp_path, task, arch):
-    from zoo.export import export_onnx
+    from zoo.onnx_export import export_onnx
     from zoo.training import create_model
 
     model = create_model(task, arch)

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("keras")
 
 import zoo  # noqa: E402
-from zoo.export import export_onnx  # noqa: E402
+from zoo.onnx_export import export_onnx  # noqa: E402
 from zoo.registry import get_architecture  # noqa: E402
 
 SMALL = {  # the smallest member of each family keeps the test fast on a shared CPU

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("keras")
 
-from zoo.export import export_onnx  # noqa: E402
+from zoo.onnx_export import export_onnx  # noqa: E402
 from zoo.registry import get_task, list_models  # noqa: E402
 from zoo.training import create_model, make_optimizer, task_loss, task_metrics  # noqa: E402
 

@@ -55,8 +55,8 @@ def test_flops_count_conv_and_gemm_macs_twice(tmp_path):
 def test_flops_of_a_keras_export_match_its_layers(tmp_path):
     keras = pytest.importorskip("keras")
     import zoo
-    from zoo.export import export_onnx
     from zoo.flops import count_flops
+    from zoo.onnx_export import export_onnx
 
     model = zoo.create_model("digits", "cnn")
     export_onnx(model, tmp_path / "cnn.onnx")
@@ -71,8 +71,8 @@ def test_flops_of_a_keras_export_match_its_layers(tmp_path):
 
 
 def test_int8_model_agrees_with_fp32_on_most_held_out_labels(tmp_path):
-    from zoo.bench import calibration_inputs, int8_accuracy, onnx_runner, temporary_ref
-    from zoo.quantize import quantize_int8
+    from zoo.int8 import quantize_int8
+    from zoo.throughput import calibration_inputs, int8_accuracy, onnx_runner, temporary_ref
 
     ref = digits_ref()
     task = get_task("digits")
@@ -91,9 +91,9 @@ def test_int8_model_agrees_with_fp32_on_most_held_out_labels(tmp_path):
 def test_image_layers_stay_float_and_the_model_asks_sessions_to_keep_them_apart(tmp_path):
     """The 1-channel first conv (+ its ReLU and pooling) stays float32; every deeper conv is
     int8; the model names the optimizer its sessions must leave out, and they do."""
-    from zoo.bench import calibration_inputs
+    from zoo.int8 import DISABLED_OPTIMIZERS_KEY, image_layer_nodes, quantize_int8
     from zoo.predictor import _disabled_optimizers, make_session
-    from zoo.quantize import DISABLED_OPTIMIZERS_KEY, image_layer_nodes, quantize_int8
+    from zoo.throughput import calibration_inputs
 
     ref = digits_ref()
     data = get_task("digits").load_data_for(ref.meta)
@@ -125,8 +125,8 @@ def test_image_layers_stay_float_and_the_model_asks_sessions_to_keep_them_apart(
 
 
 def test_calibration_takes_only_the_model_inputs_not_the_baseline_arrays():
-    from zoo.bench import calibration_inputs
     from zoo.task import Split
+    from zoo.throughput import calibration_inputs
 
     split = Split(x={"image": np.zeros((5, 33, 33, 2)), "observables": np.zeros((5, 4)),
                      "baseline_score": np.zeros(5)}, y=np.zeros(5))
@@ -144,8 +144,8 @@ def test_int8_loss_counts_a_rising_error_metric_as_a_loss(higher_is_better, fp32
                                                           unit):
     from types import SimpleNamespace
 
-    from zoo.bench import compare_int8, loss_text
     from zoo.task import Split
+    from zoo.throughput import compare_int8, loss_text
 
     out32, out8 = [np.full((4, 1), 0.75)], [np.full((4, 1), 0.25)]
     task = SimpleNamespace(  # evaluate() tells the two runs apart by their outputs
@@ -160,7 +160,7 @@ def test_int8_loss_counts_a_rising_error_metric_as_a_loss(higher_is_better, fp32
 
 def test_quantize_refuses_without_calibration_samples(tmp_path):
     from zoo.errors import ExportError
-    from zoo.quantize import quantize_int8
+    from zoo.int8 import quantize_int8
 
     with pytest.raises(ExportError, match="no calibration samples"):
         quantize_int8(digits_ref().onnx, tmp_path / "q.onnx", {"image": np.zeros((0, 8, 8, 1))})
@@ -180,7 +180,7 @@ def test_micro_batches_give_the_same_outputs_as_one_call():
 
 
 def test_interleaved_benchmark_measures_every_runtime_and_the_peak():
-    from zoo.bench import interleaved, synthetic_batch
+    from zoo.throughput import interleaved, synthetic_batch
 
     task = get_task("digits")
     runners = {"a": lambda b: b["image"].sum(), "b": lambda b: b["image"] * 2}
@@ -224,7 +224,6 @@ def test_bench_cli_reports_int8_accuracy_and_peak_fraction(tmp_path):
 
 def test_export_quantize_int8_writes_weights_with_their_own_metadata(tmp_path):
     from zoo.cli.app import app
-
     from zoo.weights import WeightsMeta
 
     ref = digits_ref()

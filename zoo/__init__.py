@@ -10,7 +10,14 @@ The public surface mirrors timm and torchvision::
     >>> model("a.png"), model(pil_image), model(array)
     >>> net = zoo.create_model("digits", "cnn", pretrained=True)   # Keras (train extra)
 
-Importing this package never imports TensorFlow.
+Every command has its function here, which the CLI only parses options for and prints::
+
+    >>> zoo.evaluate("digits", weights="runs/d1")  # zoo eval
+    >>> zoo.train("digits", "cnn", "runs/d1")      # zoo train (train extra, as below)
+    >>> zoo.export("runs/d1/model.keras", "d1.onnx"), zoo.quantize("d1.onnx", "d1-int8.onnx")
+    >>> zoo.bench("digits"), zoo.kfold("boston-housing", k=4), zoo.tune("jet-quench", "cnn", 10)
+
+Importing this package never imports TensorFlow: those functions load on first use.
 """
 
 from __future__ import annotations
@@ -52,8 +59,33 @@ def create_model(task: str, arch: str | None = None, *, pretrained: bool = False
     return model
 
 
+#: the library under each command: public name -> (module, function), imported on first use
+_COMMANDS = {
+    "bench": ("zoo.throughput", "bench"),
+    "evaluate": ("zoo.evaluation", "evaluate"),
+    "export": ("zoo.onnx_export", "export"),
+    "kfold": ("zoo.cross_validation", "kfold"),
+    "quantize": ("zoo.int8", "quantize"),
+    "train": ("zoo.training", "fit"),
+    "tune": ("zoo.tuning", "tune"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _COMMANDS:
+        import importlib
+
+        module, function = _COMMANDS[name]
+        return getattr(importlib.import_module(module), function)
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_COMMANDS])
+
+
 __all__ = [
     "Dataset", "InputSpec", "OutputSpec", "Prediction", "Predictor", "Recipe", "Sample", "Split",
     "Task", "WeightSet", "WeightsMeta", "create_model", "get_task", "list_models", "list_tasks",
-    "list_weights", "load", "register_model", "register_task",
+    "list_weights", "load", "register_model", "register_task", *_COMMANDS,
 ]

@@ -17,12 +17,17 @@ not hoist the first QuantizeLinear above the float max-pool (a uint8 NCHW max-po
 slow generic kernel); the model records that in its metadata (:data:`DISABLED_OPTIMIZERS_KEY`)
 and :func:`zoo.predictor.make_session` honours it.
 
+:func:`quantize` (``zoo.quantize``, ``zoo export --quantize int8``) quantizes a weight set,
+measures the int8 model against fp32 on the held-out test split, refuses one that loses more
+than ``max_drop`` of the headline metric, and writes it with its own metadata.
+
 CPUs without VNNI (pre-Cascade Lake x86) may saturate the u8 x s8 products; there
 ``reduce_range=True`` (7-bit weights) avoids that at a small accuracy cost.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import tempfile
@@ -197,3 +202,69 @@ def agreement(fp32: list[np.ndarray], int8: list[np.ndarray],
     else:
         same = float(np.mean((a.reshape(-1) >= 0.5) == (b.reshape(-1) >= 0.5)))
     return {"label_agreement": same, "max_abs_diff": float(np.max(np.abs(a - b)))}
+
+
+def quantize(weights: str | Path, output: str | Path, *,
+             calibration: int = DEFAULT_CALIBRATION_SAMPLES, data: str | None = None,
+             fmt: str = "qoperator", max_drop: float = 0.5, command: str = "") -> dict[str, Any]:
+    """Quantize ``weights`` (an .onnx with its .json) to int8 at ``output``, with metadata.
+
+    Activation ranges come from ``calibration`` training samples of the data the weights
+    were measured on (re-created from their metadata, or ``data``). The int8 model is run
+    over the held-out test split beside fp32; one whose headline metric drops by more than
+    ``max_drop`` (points of a score, percent of an error) is refused and nothing is written.
+    Returns the comparison report (metric, fp32, int8, loss, label agreement, ``output``).
+    """
+    from zoo.predictor import run_split
+    from zoo.registry import get_task
+    from zoo.throughput import calibration_inputs, compare_int8, loss_text, onnx_runner, temporary_ref
+    from zoo.weights import WeightsMeta, WeightsRef, sha256_file, with_changes
+
+    source, output = Path(weights), Path(output)
+    if fmt not in FORMATS:
+        raise ExportError(f"int8 format {fmt!r} is not supported; valid: {', '.join(FORMATS)}")
+    meta_file = source.with_suffix(".json")
+    if not meta_file.exists():
+        raise ExportError(f"{source}: metadata {meta_file.name} missing beside it (it names the "
+                          "task and data)")
+    fp32 = WeightsRef(source, WeightsMeta.from_file(meta_file))
+    fp32.verify()
+    task = get_task(fp32.meta.task)
+    dataset = task.load_data_for(fp32.meta, data)
+    calib = calibration_inputs(task, dataset.train, calibration)
+    output.parent.mkdir(parents=True, exist_ok=True)  # staged beside it: the final rename is atomic
+    with tempfile.TemporaryDirectory(prefix=".zoo-int8-", dir=output.parent) as tmp:
+        staged = quantize_int8(source, Path(tmp) / output.name, calib, fmt)
+        int8 = temporary_ref(staged, fp32.meta, output.stem)
+        out8 = run_split(onnx_runner(int8, task, "cpu"), task, dataset.test)
+        out32 = run_split(onnx_runner(fp32, task, "cpu"), task, dataset.test)
+        report = compare_int8(task, dataset.test, out32, out8)
+        if report["loss"] > max_drop:
+            raise ExportError(f"{output}: not written: int8 {report['metric']} "
+                              f"{report['int8']:.4f} vs fp32 {report['fp32']:.4f} is "
+                              f"{loss_text(report)} (> --max-drop {max_drop:g})")
+        metrics = task.evaluate(dataset.test, out8)
+        n_calib = len(next(iter(calib.values())))
+        kept_float = image_layer_nodes(source)
+        meta = with_changes(
+            fp32.meta, name=output.stem, sha256=sha256_file(staged), metrics=metrics,
+            command=command, file=output.name,
+            created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            notes=(f"{fp32.meta.name} statically quantized to int8 ({fmt}, per-channel weights, "
+                   f"MinMax ranges from {n_calib} training samples"
+                   + (", the image-reading convolution kept float32" if kept_float else "")
+                   + "); metrics on the same held-out test split. " + fp32.meta.notes).strip(),
+            extra={**fp32.meta.extra, "quantized_from": {"name": fp32.meta.name,
+                                                          "sha256": fp32.meta.sha256},
+                   "int8_loss": {"metric": report["metric"], "value": report["loss"],
+                                 "unit": report["loss_unit"]},
+                   "quantization": {"format": fmt, "per_channel": True, "activations": "uint8",
+                                    "weights": "int8", "calibration_samples": n_calib,
+                                    "float32_nodes": kept_float,
+                                    **{k: report[k] for k in ("label_agreement", "max_abs_diff")
+                                       if k in report}}},
+        )
+        # The .onnx first: weights are listed by their .json, which must never lack its model.
+        staged.replace(output)
+        meta.save(output.with_suffix(".json"))
+    return {**report, "output": str(output)}

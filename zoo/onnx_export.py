@@ -4,6 +4,10 @@ Keras 3's own ``model.export(format="onnx")`` is used: ``tf2onnx.convert.from_ke
 on Keras 3 models (KeyError 'keras_tensor_N'). The exported file is only moved into place
 after onnxruntime reproduced Keras' outputs on random inputs within ``atol``; a file that
 fails the check is never written.
+
+:func:`export` (``zoo.export``, ``zoo export``) does this for a saved ``.keras`` file and
+carries its run folder's metadata along; with ``quantize="int8"`` it writes a static int8
+copy instead (:func:`zoo.int8.quantize`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.errors import ExportError
+from zoo.errors import ExportError, ZooError
 
 DEFAULT_ATOL = 1e-4
 
@@ -93,3 +97,79 @@ def export_onnx(model: Any, path: str | Path, metadata: Mapping[str, Any] | None
         return error
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def export(model: str | Path, output: str | Path, *, atol: float = DEFAULT_ATOL,
+           force: bool = False, quantize: str | None = None, calibration: int = 300,
+           data: str | None = None, fmt: str = "qoperator", max_drop: float = 0.5,
+           command: str = "") -> dict[str, Any]:
+    """Export a saved Keras model (``.keras``) to ONNX at ``output``.
+
+    The run's ``model.json`` beside ``model`` is re-stamped for ``output`` (name, file,
+    sha256) and written beside it, so the file predicts like shipped weights. With
+    ``quantize="int8"``, ``model`` may also be an ``.onnx`` weight file with its ``.json``;
+    the int8 copy is checked on held-out data (see :func:`zoo.int8.quantize`). Returns what
+    was written: ``output``, ``metadata`` (or None) and ``max_abs_diff`` / the int8 report.
+    """
+    model, output = Path(model), Path(output)
+    if not model.is_file():
+        raise ZooError(f"{model}: no such file")
+    if output.exists() and not force:
+        raise ZooError(f"{output}: exists; pass --force to replace it")
+    if quantize is None:
+        error = export_keras_file(model, output, atol)
+        meta = metadata_beside(model, output)
+        return {"output": str(output), "max_abs_diff": error,
+                "metadata": None if meta is None else str(meta)}
+    if quantize != "int8":
+        raise ZooError(f"--quantize: {quantize!r} is not supported; valid: int8")
+    from zoo.int8 import quantize as quantize_int8_weights
+    from zoo.weights import WeightsMeta
+
+    with tempfile.TemporaryDirectory(prefix="zoo-export-") as tmp:
+        source = model
+        if model.suffix == ".keras":
+            run_meta = model.with_name("model.json")
+            name = WeightsMeta.from_file(run_meta).name if run_meta.exists() else model.stem
+            source = Path(tmp) / f"{name}.onnx"  # the int8 metadata names what it came from
+            export_keras_file(model, source, atol)
+            metadata_beside(model, source)
+        report = quantize_int8_weights(source, output, calibration=calibration, data=data,
+                                       fmt=fmt, max_drop=max_drop, command=command)
+    return {**report, "metadata": str(output.with_suffix(".json"))}
+
+
+def export_keras_file(model_path: Path, output: Path, atol: float = DEFAULT_ATOL) -> float:
+    """The parity-checked export of a ``.keras`` file, with the run's metadata as model
+    props; returns the largest |Keras - onnxruntime|."""
+    from zoo.training import require_keras
+
+    keras = require_keras()
+    try:
+        model = keras.models.load_model(model_path, compile=False)
+    except Exception as exc:  # Keras raises many types for unreadable files
+        raise ExportError(f"{model_path}: not a loadable Keras model "
+                          f"({type(exc).__name__}: {exc})") from None
+    meta_file = model_path.with_name("model.json")
+    metadata = {"source": model_path.name}
+    if meta_file.exists():
+        from zoo.weights import WeightsMeta
+
+        meta = WeightsMeta.from_file(meta_file)
+        metadata.update(task=meta.task, arch=meta.arch, classes=",".join(meta.classes),
+                        preprocessing=meta.preprocessing)
+    return export_onnx(model, output, metadata, atol=atol)
+
+
+def metadata_beside(model_path: Path, output: Path) -> Path | None:
+    """The run's ``model.json`` re-stamped for ``output`` (name, file, sha256) and written
+    beside it, so `zoo predict -w output.onnx` can use the file; None without a model.json."""
+    meta_file = model_path.with_name("model.json")
+    if not meta_file.exists():
+        return None
+    from zoo.weights import WeightsMeta, sha256_file, with_changes
+
+    target = output.with_suffix(".json")
+    meta = WeightsMeta.from_file(meta_file)
+    with_changes(meta, name=output.stem, file=output.name, sha256=sha256_file(output)).save(target)
+    return target

@@ -83,7 +83,7 @@ def make_session(onnx_path: str | Path, device: Device = "auto", threads: int | 
     ``fp16=True`` converts the graph to float16 (inputs and outputs stay float32) for the
     CUDA provider, where tensor cores make it worthwhile; it is ignored on CPU.
     Optimizers the model's metadata names under ``zoo.onnxruntime.disabled_optimizers`` are
-    left out (the int8 models ask that of QDQ propagation: :mod:`zoo.quantize`). They are
+    left out (the int8 models ask that of QDQ propagation: :mod:`zoo.int8`). They are
     known only once a session has read the model, so such a model is loaded twice, unless
     the caller passes ``disabled_optimizers`` from a session it already has.
     """
@@ -115,7 +115,7 @@ def make_session(onnx_path: str | Path, device: Device = "auto", threads: int | 
 
 
 def _disabled_optimizers(session: Any) -> list[str]:
-    from zoo.quantize import DISABLED_OPTIMIZERS_KEY
+    from zoo.int8 import DISABLED_OPTIMIZERS_KEY
 
     value = session.get_modelmeta().custom_metadata_map.get(DISABLED_OPTIMIZERS_KEY, "")
     return [name.strip() for name in value.split(",") if name.strip()]

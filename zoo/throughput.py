@@ -9,19 +9,31 @@ burst of foreign load does not drag it down); p50 and p99 are per-batch latencie
 Achieved GFLOP/s = images/s x the model's counted FLOPs per sample (:mod:`zoo.flops`),
 and its fraction of the matmul peak (:mod:`zoo.peak`) says how close to the hardware a
 runtime gets. The file path (raw files -> labels) is measured by :func:`time_files`.
+
+:func:`bench` is what ``zoo bench`` runs: a :class:`Workload` (the models one benchmark
+compares, all derived from one weight set) timed on arrays (:func:`bench_arrays`) or on raw
+files (:func:`bench_files`); it returns the record that ``--json`` writes.
 """
 
 from __future__ import annotations
 
+import datetime
+import itertools
+import os
+import platform
+import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from zoo.errors import ZooError
 from zoo.predictor import run_split
+from zoo.registry import get_task
 from zoo.task import Sample, Split, Task
 from zoo.weights import WeightsMeta, WeightsRef, sha256_file
 
@@ -211,7 +223,7 @@ def compare_int8(task: Task, split: Split, out32: list[np.ndarray],
     ``loss`` is how much worse int8 is (negative: better): percentage points of a score
     (accuracy, ROC AUC), or percent of an error metric (scatter, MAE) that int8 adds.
     """
-    from zoo.quantize import agreement
+    from zoo.int8 import agreement
 
     metric = task.headline_metric
     m32 = float(task.evaluate(split, out32, None)[metric])
@@ -277,3 +289,208 @@ def task_reader(task: Task, options: Mapping[str, Any] | None = None
                 ) -> Callable[[str], dict[str, np.ndarray]]:
     """``path -> arrays`` through the task's own reader (one file = one sample)."""
     return lambda path: task.read(Sample(path, (path,)), options or {})
+
+
+# ---- one benchmark: the workload, arrays or files -------------------------------------------
+
+FP32, INT8 = "onnxruntime fp32", "onnxruntime int8"
+REFERENCE = "keras predict"
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on, including the load of other jobs."""
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {"platform": platform.platform(), "processor": cpu_name(), "cpus": os.cpu_count(),
+            "python": platform.python_version(), "loadavg": load,
+            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "command": " ".join(["zoo", *sys.argv[1:]])}
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+class Workload:
+    """The models one benchmark compares, all derived from one weight set."""
+
+    def __init__(self, task: str, weights: str, arch: str | None, keras: bool, tmp: Path):
+        from zoo.weights import resolve
+
+        self.spec = get_task(task)
+        self.trained = True
+        try:
+            self.ref = resolve(task, weights, arch, self.spec.default_weights)
+            self.ref.verify()
+        except ZooError:
+            if not (arch and weights == "default" and keras):
+                raise
+            self.ref = None  # an architecture without shipped weights: rebuilt below
+            self.trained = False
+        self.timing_ref = self.ref
+        self.keras_model: Any = None
+        self.keras_origin = "Keras not measured (--no-keras)"
+        if not keras:
+            return
+        try:
+            import keras as keras_module
+        except ImportError:
+            if self.ref is None:
+                raise
+            self.keras_origin = "Keras not installed: onnxruntime only"
+            return
+        keras_file = find_keras(self.ref) if self.ref is not None else None
+        if keras_file is not None:
+            self.keras_model = keras_module.models.load_model(keras_file, compile=False)
+            self.keras_origin = f"{keras_file} (the model these ONNX weights were exported from)"
+            return
+        from zoo.onnx_export import export_onnx
+        from zoo.training import create_model
+
+        # No Keras file of these weights: rebuild the architecture (random weights; speed
+        # does not depend on weight values) and time onnxruntime on ITS export, so that all
+        # runtimes run identical weights.
+        arch_name = self.ref.meta.arch if self.ref is not None else str(arch)
+        hparams = self.ref.meta.extra.get("hparams", {}) if self.ref is not None else {}
+        model = create_model(task, arch_name, **hparams)  # export_onnx calls it once first
+        path = tmp / "rebuilt.onnx"
+        export_onnx(model, path, {"task": task, "arch": arch_name})
+        like = self.ref.meta if self.ref is not None else WeightsMeta(
+            task=task, arch=arch_name, name=f"{task}-{arch_name}-random",
+            classes=list(self.spec.classes), inputs=[], preprocessing=self.spec.preprocessing,
+            metrics={}, command="", data_source={}, num_params=int(model.count_params()),
+            sha256=sha256_file(path))
+        self.timing_ref = temporary_ref(path, like, like.name if self.ref is None
+                                        else f"{like.name}-rebuilt")
+        self.timing_ref.meta.save(path.with_suffix(".json"))
+        self.ref = self.ref or self.timing_ref
+        self.keras_model = model
+        self.keras_origin = (f"architecture {arch_name!r} rebuilt with random weights, "
+                             "onnxruntime timed on its own export (same weights everywhere)")
+
+
+def bench(task: str, weights: str = "default", *, arch: str | None = None,
+          batch_sizes: Sequence[int] = (1, 8, 64, 256), min_time: float = 1.0, rounds: int = 3,
+          keras: bool = True, int8: bool = True, int8_format: str = "qoperator",
+          calibration: int = 300, device: str = "auto", threads: int | None = None,
+          files: str | Path | None = None, limit: int = 400, repeats: int = 1,
+          batch_size: int = 64, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Throughput of one weight set through onnxruntime (fp32, int8) and Keras, interleaved;
+    with ``files``, raw files -> labels through zoo's streaming path against one file at a
+    time. Returns the record (machine, rows or runs, int8 accuracy, notes)."""
+    with tempfile.TemporaryDirectory(prefix="zoo-bench-") as tmp:
+        work = Workload(task, weights, arch, keras, Path(tmp))
+        if files is not None:
+            record = bench_files(work, Path(files), limit, batch_size, device, threads,
+                                 dict(options or {}), repeats=repeats)
+        else:
+            record = bench_arrays(work, list(batch_sizes), min_time, rounds, int8, int8_format,
+                                  calibration, device, threads, Path(tmp))
+    assert work.ref is not None
+    return {"task": task, "weights": work.ref.meta.name, "machine": machine(),
+            "keras_model": work.keras_origin, **record}
+
+
+def bench_arrays(work: Workload, sizes: list[int], min_time: float, rounds: int, int8: bool,
+                 int8_format: str, calibration: int, device: str, threads: int | None,
+                 tmp: Path) -> dict[str, Any]:
+    """Batches of the task's held-out inputs (synthetic ones without data) through every
+    runtime of ``work``; int8 accuracy on held-out data beside its speed."""
+    from zoo.flops import count_flops
+
+    spec = work.spec
+    assert work.timing_ref is not None and work.ref is not None
+    runners = {FP32: onnx_runner(work.timing_ref, spec, device, threads)}
+    notes: list[str] = [f"Keras model: {work.keras_origin}"]
+    accuracy = None
+    data = None
+    if int8:
+        from zoo.int8 import quantize_int8
+
+        data = spec.load_data_for(work.ref.meta)
+        calib = calibration_inputs(spec, data.train, calibration)
+        q_path = quantize_int8(work.timing_ref.onnx, tmp / "int8.onnx", calib, int8_format)
+        runners[INT8] = onnx_runner(temporary_ref(q_path, work.timing_ref.meta, "int8"), spec,
+                                    device, threads)
+        if not work.trained:
+            notes.append("random weights: int8 accuracy not measured (needs trained weights)")
+        elif work.timing_ref is work.ref:
+            trained_int8 = runners[INT8]
+        else:  # int8 accuracy is only meaningful for the trained weights
+            qt = quantize_int8(work.ref.onnx, tmp / "trained-int8.onnx", calib, int8_format)
+            trained_int8 = onnx_runner(temporary_ref(qt, work.ref.meta, "int8"), spec, "cpu")
+        if work.trained:
+            accuracy = int8_accuracy(spec, onnx_runner(work.ref, spec, "cpu"), trained_int8,
+                                     data.test)
+            accuracy.update(format=int8_format,
+                            calibration_samples=len(next(iter(calib.values()))))
+    if work.keras_model is not None:
+        runners.update(keras_runners(work.keras_model, spec))
+    counted = count_flops(work.timing_ref.onnx)["flops"]
+    flops = {name: float(counted) for name in runners}
+    inputs = {k: v[:256] for k, v in data.test.x.items()} if data is not None else None
+    batches = {bs: tiled_batch(inputs, bs) if inputs else synthetic_batch(spec, bs)
+               for bs in sizes}
+    result = interleaved(runners, batches, min_time, rounds, threads=threads, flops=flops)
+    for row in result.rows:  # int8 ops are not float32 FLOPs: no fraction of the fp32 peak
+        if row.runtime == INT8:
+            row.peak_fraction = None
+    return {"rows": [r.to_dict() for r in result.rows], "flops_per_sample": counted,
+            "peak_gflops": result.peak_gflops, "peak_by_source": result.peak_by_source,
+            "int8_accuracy": accuracy, "notes": notes, "processor": cpu_name(),
+            "speedup_vs_keras_predict": {f"{k[0]}@{k[1]}": v for k, v in
+                                         result.speedups(REFERENCE).items()}}
+
+
+def bench_files(work: Workload, folder: Path, limit: int, batch_size: int, device: str,
+                threads: int | None, options: dict[str, Any], reader: Any = None,
+                reference_name: str = "", repeats: int = 1) -> dict[str, Any]:
+    """Raw files -> labels, zoo's streaming path vs one file at a time, alternated ``repeats``
+    times (the best pass of each counts), with a check that both give the same labels."""
+    from zoo.io.files import expand_inputs
+    from zoo.predictor import Predictor
+
+    if not folder.exists():
+        raise ZooError(f"{folder}: no such file or directory")
+    if work.keras_model is None:
+        raise ZooError("--files compares against Keras one file at a time: install the train "
+                       "extra and keep --keras")
+    assert work.timing_ref is not None and work.ref is not None
+    spec = work.spec
+    onnx_path = work.timing_ref.onnx
+    # Pin the weights (and their architecture's view) for the task's sample grouping.
+    options = {"weights": str(onnx_path), "arch": work.ref.meta.arch, **options}
+    predictor = Predictor(spec, onnx_path, device=device, threads=threads)
+
+    def zoo_path() -> Any:
+        for pred in predictor.iter_predict(itertools.islice(expand_inputs([folder]), limit),
+                                           1, batch_size, **options):
+            yield pred.key, pred.result.get("label") if pred.ok else None
+
+    reader = reader or getattr(spec, "reference_read", None) or task_reader(spec, options)
+    reference_name = reference_name or getattr(spec, "reference_name", "") or \
+        "task reader + keras predict per file"
+    paths = [str(p) for p in itertools.islice(expand_inputs([folder]), limit)]
+    ours_runs, ref_runs = [], []
+    for _ in range(max(1, repeats)):
+        ours_runs.append(time_files("zoo predict (streaming onnxruntime)", zoo_path))
+        ref_runs.append(time_files(f"reference: {reference_name}",
+                                   lambda: one_at_a_time(spec, work.keras_model, reader, paths)))
+    ours = min(ours_runs, key=lambda r: r.seconds)
+    ref = min(ref_runs, key=lambda r: r.seconds)
+    same = sum(ours.labels.get(k) == v for k, v in ref.labels.items())
+
+    def summary(run: FileRun) -> dict[str, Any]:
+        return {"name": run.name, "files": run.files, "seconds": run.seconds,
+                "files_per_s": run.files_per_s, "errors": run.errors}
+
+    return {"folder": str(folder), "files": len(paths), "batch_size": batch_size,
+            "repeats": repeats, "runs": [summary(r) for r in (*ours_runs, *ref_runs)],
+            "best": [summary(ours), summary(ref)],
+            "speedup": ours.files_per_s / ref.files_per_s, "identical_labels": same,
+            "compared": len(ref.labels)}

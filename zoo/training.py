@@ -302,7 +302,7 @@ def finish_run(task: Task, arch: str, model: Any, dataset: Dataset, recipe: Reci
                hparams: dict[str, Any] | None = None,
                weights_metadata: Mapping[str, Any] | None = None) -> RunResult:
     """Save, export with parity check, measure on the test split, write metadata and plots."""
-    from zoo.export import export_onnx
+    from zoo.onnx_export import export_onnx
 
     tmp_keras = out / ".model.tmp.keras"
     model.save(tmp_keras)
