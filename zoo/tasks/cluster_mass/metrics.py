@@ -247,6 +247,20 @@ def fit_lx_mass(log1p_images: np.ndarray, z: np.ndarray, log_m: np.ndarray) -> L
     x = design(net, z)
     coef, *_ = np.linalg.lstsq(x, log_m, rcond=None)
     fit = LxMassFit(coef, 0.0, float(np.median(log_m)))
-    excess = np.var(x @ coef - log_m) - np.mean(fit._statistical(net, bkg) ** 2)
-    fit.intrinsic_dex = float(np.sqrt(max(excess, 1e-4)))
+    fit.intrinsic_dex = _intrinsic_scatter(x @ coef - log_m, fit._statistical(net, bkg))
     return fit
+
+
+def _intrinsic_scatter(residual: np.ndarray, statistical: np.ndarray) -> float:
+    """s with mean(residual^2 / (s^2 + statistical^2)) = 1 (bisection): the intrinsic scatter
+    that makes the total sigma calibrated on the training split (at least 0.01 dex)."""
+    def pull2(s: float) -> float:
+        return float(np.mean(residual**2 / (s * s + statistical**2 + 1e-12)))
+
+    lo, hi = 0.01, float(np.sqrt(np.mean(residual**2))) + 0.01
+    if pull2(lo) <= 1.0:
+        return lo
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if pull2(mid) > 1.0 else (lo, mid)
+    return 0.5 * (lo + hi)
