@@ -33,6 +33,48 @@ def test_sample_shapes_ranges_and_determinism():
         assert not np.array_equal(a[d], c[d])
 
 
+@pytest.mark.parametrize("label", ["Whistle", "Power_Line"])
+def test_every_rendering_is_deterministic_per_seed(label):
+    """The display round trip (scale, JPEG/GIF) is drawn from the same seed: same bytes."""
+    a = simulator.simulate_sample(label, np.random.default_rng(7))
+    b = simulator.simulate_sample(label, np.random.default_rng(7))
+    for d in constants.DURATIONS:
+        np.testing.assert_array_equal(a[d], b[d])
+
+
+@pytest.mark.parametrize("fmt, scale", [("jpeg", 1.0), ("jpeg", 0.75), ("gif", 0.75)])
+def test_display_roundtrip_stays_close_to_the_plot(fmt, scale):
+    energy = simulator.simulate_energy("Blip", np.random.default_rng(1))["1.0"]
+    exact = simulator.energy_to_gray(energy)
+    shown = simulator.display_roundtrip(energy, scale, fmt, 90)
+    assert shown.shape == constants.IMAGE_SHAPE and shown.dtype == np.float32
+    assert 0 < np.abs(shown - exact).mean() < 0.02
+
+
+#: Per-class ranges of docs/glitch-simulator.md ("Statistics"), medians over 3 scans of 1.0 s:
+#: (lowest f_lo, highest f_hi) of the bright band in Hz, and the saturated share's range.
+CLASS_RANGES = {
+    "Blip": ((25, 80), (120, 1100), (0.0, 0.03)),
+    "Koi_Fish": ((10, 45), (40, 400), (0.02, 0.3)),
+    "Whistle": ((250, 1100), (400, 2100), (0.0, 0.005)),
+    "Power_Line": ((50, 65), (55, 75), (0.0, 0.01)),
+    "Violin_Mode": ((400, 1100), (450, 1700), (0.0, 0.01)),
+    "Scratchy": ((60, 300), (90, 600), (0.0, 0.01)),
+}
+
+
+@pytest.mark.parametrize("label", sorted(CLASS_RANGES))
+def test_class_statistics_within_documented_ranges(label):
+    from zoo.tasks.glitch.scanstats import simulated_stats
+
+    stats = simulated_stats(label, 3, seed=0)
+    f_lo, f_hi, sat = (float(np.nanmedian([s[k] for s in stats]))
+                       for k in ("f_lo", "f_hi", "saturated"))
+    (lo_min, lo_max), (hi_min, hi_max), (sat_min, sat_max) = CLASS_RANGES[label]
+    assert lo_min <= f_lo <= lo_max and hi_min <= f_hi <= hi_max, (f_lo, f_hi)
+    assert sat_min <= sat <= sat_max, sat
+
+
 def test_every_class_simulates():
     rng = np.random.default_rng(0)
     for label in constants.CLASSES:

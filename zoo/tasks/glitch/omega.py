@@ -41,7 +41,13 @@ MISMATCH = 0.2
 #: Energy normalisation of each frequency row ("mean" or "median", gwpy's ``norm``). The v1d1
 #: scans have noise energies distributed as an exponential of mean ~1 (median ~0.7 in the rows
 #: below 20 Hz, measured on shared/data/gravityspy), i.e. normalised by the mean, not the median.
-NORM = "mean"
+NORM = "mean-64s"
+#: Length (s) of the data Gravity Spy's scans are normalised over. Only 8 s are simulated; the
+#: rest is taken as noise-only, whose mean tile energy is the row median / ln 2 (exponential
+#: energies). Over 8 s alone a line switched on for T seconds would cap its normalised energy at
+#: ~8 s / T in every Q plane, so the low-Q planes always won and lines came out as boxes of
+#: vertical stripes; over 64 s narrow high-Q lines win, as in the real scans.
+NORM_SEGMENT = 64.0
 #: Sub-samples per pixel and axis averaged into each pixel: the plotted spectrogram has structure
 #: finer than a screen pixel at high frequency, which the rendering averages (the real scans'
 #: noise above ~900 Hz spans only 0.35-1.5 in the 10-90 % quantiles).
@@ -111,6 +117,15 @@ def tiling(
     return tuple(planes)
 
 
+def _row_norm(energy: np.ndarray, norm: str) -> np.ndarray:
+    """Per-row normalisation: gwpy's "mean" / "median", or "mean-64s" (see NORM_SEGMENT)."""
+    if norm != "mean-64s":
+        return getattr(np, norm)(energy, axis=1, keepdims=True)
+    noise = np.median(energy, axis=1, keepdims=True) / np.log(2.0)
+    mean = energy.mean(axis=1, keepdims=True)
+    return (SEGMENT * mean + (NORM_SEGMENT - SEGMENT) * noise) / NORM_SEGMENT
+
+
 def _plane_energies(fseries: np.ndarray, plane: _Plane, norm: str = NORM) -> list[np.ndarray]:
     """Normalised tile energies of every row of one plane (QTile.transform, batched)."""
     out: list[np.ndarray] = [np.empty(0)] * len(plane.frequencies)
@@ -122,7 +137,7 @@ def _plane_energies(fseries: np.ndarray, plane: _Plane, norm: str = NORM) -> lis
         padded[rows[valid], cols[valid]] = fseries[g.take[valid]] * g.window[valid]
         tdenergy = np.fft.ifft(np.fft.ifftshift(padded, axes=1), axis=1)
         energy = tdenergy.real**2 + tdenergy.imag**2
-        energy /= getattr(np, norm)(energy, axis=1, keepdims=True)
+        energy /= _row_norm(energy, norm)
         for k, row in enumerate(g.rows):
             out[row] = energy[k].astype(np.float32)
     return out

@@ -21,7 +21,16 @@ import numpy as np
 from zoo.tasks.glitch import constants, omega
 from zoo.tasks.glitch.waveforms import GENERATORS, SNR_RANGE
 
-SIMULATOR_VERSION = "1"
+SIMULATOR_VERSION = "2"
+#: Domain randomisation (where real scans vary between runs and detectors):
+#: plotted frequency span (bottom, top edge in Hz; O1 scans reach 2048 Hz, v1d1 ~1920 Hz),
+AXIS_BOTTOM, AXIS_TOP = (10.0, 11.0), (1850.0, 2048.0)
+#: relative error of the estimated noise ASD (smooth in log frequency),
+PSD_ERROR = 0.15
+#: chance of an unrelated weak glitch away from the event, and of an unrelated steady line,
+BACKGROUND_GLITCH, BACKGROUND_LINE = 0.25, 0.25
+#: and how the figure reached the user: (probability, scale, format) of its rendering.
+DISPLAYS = ((0.25, 1.0, "png"), (0.25, 1.0, "jpeg"), (0.25, 0.75, "jpeg"), (0.25, 0.75, "gif"))
 _ID_ALPHABET = np.array(list(string.ascii_letters + string.digits))
 _TIME = np.arange(int(omega.SEGMENT * omega.SAMPLE_RATE)) / omega.SAMPLE_RATE - omega.SEGMENT / 2
 
@@ -33,13 +42,13 @@ def simulate_energy(label: str, rng: np.random.Generator) -> dict[str, np.ndarra
     strain = GENERATORS[label](_TIME, rng)
     lo, hi = SNR_RANGE[label]
     data = omega.coloured_noise(rng)
-    if hi > 0:  # scale the strain to the drawn SNR against the whitened noise (unit variance)
-        snr = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
-        norm = float(np.sqrt(np.sum(omega.whiten(strain) ** 2)))
-        data = data + strain * (snr / max(norm, 1e-300))
-    white = omega.whiten(data)
+    if hi > 0:
+        data = data + _scaled(strain, _loguniform(rng, lo, hi))
+    data = data + _background(rng)
+    white = _misestimated_whitening(omega.whiten(data), rng)
     plane, energies = omega.q_planes(white)
-    grids = [omega.pixel_grid(float(d), subsamples=omega.SUBSAMPLES)
+    frange = (rng.uniform(*AXIS_BOTTOM), rng.uniform(*AXIS_TOP))
+    grids = [omega.pixel_grid(float(d), frange=frange, subsamples=omega.SUBSAMPLES)
              for d in constants.DURATIONS]
     times = np.concatenate([g[0] for g in grids])
     maps = omega.interpolate(plane, energies, times, grids[0][1])
@@ -47,6 +56,38 @@ def simulate_energy(label: str, rng: np.random.Generator) -> dict[str, np.ndarra
     k = omega.SUBSAMPLES
     maps = maps.reshape(rows, k, len(grids), cols, k).mean(axis=(1, 4))
     return {d: maps[:, i].astype(np.float32) for i, d in enumerate(constants.DURATIONS)}
+
+
+def _loguniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+
+
+def _scaled(strain: np.ndarray, snr: float) -> np.ndarray:
+    """``strain`` scaled to matched-filter ``snr`` against the whitened (unit-variance) noise."""
+    norm = float(np.sqrt(np.sum(omega.whiten(strain) ** 2)))
+    return strain * (snr / max(norm, 1e-300))
+
+
+def _background(rng: np.random.Generator) -> np.ndarray:
+    """Unrelated features real scans carry: a weak glitch away from the event (seen in the
+    longer windows only) and a steady line at a random frequency."""
+    h = np.zeros_like(_TIME)
+    if rng.random() < BACKGROUND_GLITCH:
+        t0 = rng.choice([-1, 1]) * rng.uniform(0.6, 2.0)
+        glitch = GENERATORS["Blip"](_TIME - t0, rng)
+        h += _scaled(glitch, _loguniform(rng, 8, 25))
+    if rng.random() < BACKGROUND_LINE:
+        line = np.sin(2 * np.pi * _loguniform(rng, 15, 1500) * _TIME + rng.uniform(0, 6.3))
+        h += _scaled(line, _loguniform(rng, 20, 60))
+    return h
+
+
+def _misestimated_whitening(white: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Whitened data as if the ASD were estimated with a smooth relative error (PSD_ERROR)."""
+    freqs = np.fft.rfftfreq(white.size, 1.0 / omega.SAMPLE_RATE)
+    knots = np.log(np.geomspace(1.0, omega.SAMPLE_RATE / 2, 12))
+    error = np.interp(np.log(np.maximum(freqs, 1.0)), knots, rng.normal(0, PSD_ERROR, knots.size))
+    return np.fft.irfft(np.fft.rfft(white) * np.exp(error), white.size)
 
 
 def energy_to_gray(energy: np.ndarray) -> np.ndarray:
@@ -67,8 +108,43 @@ def gray_to_energy(gray: np.ndarray) -> np.ndarray:
 
 
 def simulate_sample(label: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """One glitch of class ``label``: {"0.5": gray (140, 170) float32 in [0, 1], "1.0": ...}."""
-    return {d: energy_to_gray(e) for d, e in simulate_energy(label, rng).items()}
+    """One glitch of class ``label``: {"0.5": gray (140, 170) float32 in [0, 1], "1.0": ...},
+    as read back from a figure drawn at a random scale and format (``DISPLAYS``)."""
+    pick = rng.choice(len(DISPLAYS), p=[p for p, _, _ in DISPLAYS])
+    _, scale, fmt = DISPLAYS[pick]
+    quality = int(rng.integers(85, 96))
+    return {d: display_roundtrip(e, scale, fmt, quality)
+            for d, e in simulate_energy(label, rng).items()}
+
+
+def display_roundtrip(energy: np.ndarray, scale: float = 1.0, fmt: str = "png",
+                      quality: int = 90) -> np.ndarray:
+    """Gray image of ``energy`` as a reader gets it back from a figure drawn at ``scale``
+    (1.0: 800x600, 0.75: 600x450) and saved as PNG, JPEG (``quality``) or GIF (palette).
+
+    The plot area is drawn at the figure's pixel size, coloured with viridis, encoded and read
+    back: crop, rgb2gray luminance, antialiased resize to 140x170 (Gravity Spy's preprocessing).
+    """
+    import io
+
+    from PIL import Image
+
+    rgb, _ = omega.colour_tables()
+    rows, cols = constants.IMAGE_SHAPE
+    if fmt == "png" and scale == 1.0:
+        return energy_to_gray(energy)
+    size = (round((constants.CROP_COLS[1] - constants.CROP_COLS[0]) * scale),
+            round((constants.CROP_ROWS[1] - constants.CROP_ROWS[0]) * scale))
+    image = Image.fromarray(rgb[omega.energy_index(energy)]).resize(size, Image.NEAREST)
+    buffer = io.BytesIO()
+    if fmt == "gif":
+        image.quantize(256, method=Image.Quantize.MEDIANCUT).save(buffer, "GIF")
+    else:
+        image.save(buffer, "JPEG" if fmt == "jpeg" else "PNG", quality=quality)
+    decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"), np.float32)
+    gray = decoded @ np.array([0.2125, 0.7154, 0.0721], np.float32) / 255.0
+    resized = Image.fromarray(gray, mode="F").resize((cols, rows), Image.BILINEAR, reducing_gap=None)
+    return np.clip(np.asarray(resized), 0.0, 1.0).astype(np.float32)
 
 
 def _sample_job(job: tuple[str, np.random.SeedSequence]) -> dict[str, np.ndarray]:

@@ -68,16 +68,24 @@ def _jitter(rng: np.random.Generator, scale: float = 0.02) -> float:
 
 
 def blip(t, rng):
-    """Blip: a very short (2-10 ms) low-Q sine-Gaussian, 30-150 Hz: a tall thin teardrop."""
-    f0 = _loguniform(rng, 30, 150)
-    return sine_gaussian(t, _jitter(rng, 0.01), f0, rng.uniform(0.7, 2.5), rng.uniform(0, 2 * np.pi))
+    """Blip: a short broadband teardrop: a low-Q sine-Gaussian at 40-150 Hz whose energy spans
+    about three octaves, plus a weaker, shorter component an octave or two up (the tail towards
+    ~1 kHz that real blips show)."""
+    t0, f0 = _jitter(rng, 0.01), _loguniform(rng, 40, 150)
+    h = sine_gaussian(t, t0, f0, rng.uniform(0.7, 2.0), rng.uniform(0, 2 * np.pi))
+    return sine_gaussian(t, t0 + rng.normal(0, 0.001), f0 * 2 ** rng.uniform(1.5, 3.0),
+                         rng.uniform(0.7, 1.5), out=h, amp=rng.uniform(0.2, 0.6))
 
 
 def koi_fish(t, rng):
-    """Koi fish: a loud blip with a very low Q, saturating from ~20 Hz to several hundred Hz."""
-    f0 = _loguniform(rng, 40, 160)
-    h = sine_gaussian(t, _jitter(rng, 0.01), f0, rng.uniform(1.0, 2.5))
-    return sine_gaussian(t, _jitter(rng, 0.003), f0 * 2.5, rng.uniform(1.5, 3.0), out=h, amp=0.5)
+    """Koi fish: a thin broadband spike reaching ~1 kHz on top of a saturated, broad
+    low-frequency body (10-40 Hz, 0.15-0.5 s wide) that fills much of the short windows."""
+    t0 = _jitter(rng, 0.01)
+    h = rng.standard_normal(t.size) * gauss_env(t, t0, _loguniform(rng, 0.06, 0.2))
+    h = _band(t, h, _loguniform(rng, 12, 25), rng.uniform(0.4, 0.6))
+    h *= rng.uniform(1.5, 3.0) / (np.abs(h).max() + 1e-12)
+    return blip(t, rng) * rng.uniform(1.0, 2.0) + sine_gaussian(
+        t, t0, _loguniform(rng, 30, 60), rng.uniform(1.0, 2.0), out=h, amp=1.5)
 
 
 def tomte(t, rng):
@@ -94,7 +102,7 @@ def repeating_blips(t, rng):
     f0, h = _loguniform(rng, 40, 200), np.zeros_like(t)
     for k in range(n):
         sine_gaussian(t, start + k * spacing + rng.normal(0, 0.005), f0 * rng.uniform(0.8, 1.25),
-                      rng.uniform(2.0, 5.0), out=h, amp=rng.uniform(0.6, 1.0))
+                      rng.uniform(0.7, 2.5), out=h, amp=rng.uniform(0.6, 1.0))
     return h
 
 
@@ -106,72 +114,80 @@ def extremely_loud(t, rng):
 
 
 def low_frequency_burst(t, rng):
-    """Low-frequency burst: a 0.2-1 s hump of energy at 10-30 Hz (seismic/suspension)."""
-    f0 = _loguniform(rng, 11, 28)
-    return sine_gaussian(t, _jitter(rng, 0.05), f0, rng.uniform(4.0, 14.0))
+    """Low-frequency burst: a 0.3-1.5 s hump of noisy energy below ~30 Hz (seismic/suspension),
+    saturated at the bottom rows with a ragged top."""
+    g = rng.standard_normal(t.size) * gauss_env(t, _jitter(rng, 0.05), rng.uniform(0.1, 0.5))
+    return _band(t, g, _loguniform(rng, 11, 22), rng.uniform(0.3, 0.6))
 
 
 # --- lines --------------------------------------------------------------------------------------
 
 
 def power_line(t, rng):
-    """Power line: a 60 Hz burst with harmonics at 120 and 180 Hz, 0.2-1.5 s long."""
-    env = smooth_box(t, -rng.uniform(0.1, 0.75), rng.uniform(0.1, 0.75), 0.05)
-    h = np.zeros_like(t)
-    for k, amp in ((1, 1.0), (2, rng.uniform(0.3, 1.0)), (3, rng.uniform(0.2, 0.8))):
-        h += amp * tone(t, 60.0 * k, env, rng.uniform(0, 2 * np.pi))
+    """Power line: a narrow 60 Hz line with a Gaussian envelope (sigma 0.1-0.6 s), whose smooth
+    onset lets the high-Q planes win as in real scans; faint 120/180 Hz harmonics."""
+    env = gauss_env(t, _jitter(rng, 0.05), rng.uniform(0.1, 0.6))
+    h = tone(t, 60.0 + rng.normal(0, 0.2), env, rng.uniform(0, 2 * np.pi))
+    for k in (2, 3):
+        h += rng.uniform(0.0, 0.1) * tone(t, 60.0 * k, env, rng.uniform(0, 2 * np.pi))
     return h
 
 
 def air_compressor(t, rng):
-    """Air compressor: vibration at 48-54 Hz, wobbling by ~1 Hz, 0.5-2.5 s, weak harmonic."""
-    env = smooth_box(t, -rng.uniform(0.25, 1.25), rng.uniform(0.25, 1.25), 0.1)
-    f = rng.uniform(48, 54) + rng.uniform(0.3, 1.5) * np.sin(2 * np.pi * rng.uniform(0.5, 2) * t)
-    return tone(t, f, env) + 0.2 * tone(t, 2 * f, env)
+    """Air compressor: a short (0.1-0.4 s) narrow vibration burst at 45-55 Hz, weak harmonic."""
+    env = gauss_env(t, _jitter(rng, 0.05), rng.uniform(0.05, 0.2))
+    f = rng.uniform(45, 55) + rng.uniform(0.0, 1.0) * np.sin(2 * np.pi * rng.uniform(0.5, 2) * t)
+    return tone(t, f, env) + rng.uniform(0.0, 0.3) * tone(t, 2 * f, env)
 
 
 def violin_mode(t, rng):
-    """Violin mode: suspension fibre resonances ~500 Hz (+ harmonics), narrow, ringing 1-3 s."""
+    """Violin mode: bright short packets at the fibre resonance ~500 Hz and its harmonics,
+    often brightest at ~1 kHz: closely spaced modes beat, so the line shows as a row of dots
+    (2-8 per second) rather than a continuous track."""
     h, f1 = np.zeros_like(t), rng.uniform(480, 520)
-    t0, tau = rng.uniform(-0.3, 0.1), rng.uniform(0.8, 3.0)
-    env = smooth_box(t, t0 - rng.uniform(0.2, 0.6), t0 + 0.5, 0.05) * np.exp(
-        -np.clip(t - t0, 0, None) / tau)
-    for k, amp in ((1, 1.0), (2, rng.uniform(0.1, 0.6)), (3, rng.uniform(0.0, 0.4))):
+    beat = rng.uniform(2.0, 8.0)
+    env = np.abs(np.sin(np.pi * beat * t + rng.uniform(0, np.pi))) ** rng.uniform(4, 12)
+    env *= smooth_box(t, -rng.uniform(1.0, 4.0), rng.uniform(1.0, 4.0), 0.1)
+    amps = rng.uniform(0.2, 1.0, size=3)
+    amps[int(rng.integers(0, 2))] = 1.0  # the fundamental or (often) the 1 kHz harmonic leads
+    for k, amp in zip((1, 2, 3), amps, strict=True):
         h += amp * tone(t, k * f1 + rng.normal(0, 1.0), env, rng.uniform(0, 2 * np.pi))
     return h
 
 
 def low_frequency_lines(t, rng):
-    """Low-frequency lines: 1-3 narrow lines between 10 and 40 Hz, on for 1-3 s."""
+    """Low-frequency lines: 1-3 narrow lines at 10-30 Hz across the whole window, their
+    amplitude swelling smoothly over seconds (so they stand out of the row normalisation)."""
     h = np.zeros_like(t)
     for _ in range(int(rng.integers(1, 4))):
-        env = smooth_box(t, -rng.uniform(0.5, 1.5), rng.uniform(0.5, 1.5), 0.1)
-        h += rng.uniform(0.5, 1.0) * tone(t, _loguniform(rng, 11, 40), env, rng.uniform(0, 6))
+        env = gauss_env(t, rng.normal(0, 0.5), rng.uniform(1.0, 2.5))
+        h += rng.uniform(0.5, 1.0) * tone(t, _loguniform(rng, 10.5, 30), env, rng.uniform(0, 6))
     return h
 
 
 def lines_1080(t, rng):
     """1080Lines: a dotted line near 1080 Hz: short high-Q packets spread over the window."""
     h, f0 = np.zeros_like(t), rng.uniform(1070, 1090)
-    for t0 in rng.uniform(-2.2, 2.2, size=int(rng.integers(6, 20))):
-        sine_gaussian(t, t0, f0 + rng.normal(0, 3), rng.uniform(20, 60), out=h,
+    for t0 in rng.uniform(-2.2, 2.2, size=int(rng.integers(15, 50))):
+        sine_gaussian(t, t0, f0 + rng.normal(0, 3), rng.uniform(40, 120), out=h,
                       amp=rng.uniform(0.4, 1.0))
     return h
 
 
 def ripples_1400(t, rng):
-    """1400Ripples: a 0.3-1.5 s burst near 1400 Hz, amplitude rippling at 5-20 Hz."""
-    env = gauss_env(t, _jitter(rng, 0.1), rng.uniform(0.15, 0.7))
+    """1400Ripples: a short (0.05-0.4 s) burst near 1400 Hz, amplitude rippling at 5-20 Hz."""
+    env = gauss_env(t, _jitter(rng, 0.05), rng.uniform(0.02, 0.15))
     env *= 1 + 0.9 * np.sin(2 * np.pi * rng.uniform(5, 20) * t)
     return tone(t, rng.uniform(1300, 1500) + rng.normal(0, 20) * t, env)
 
 
 def wandering_line(t, rng):
-    """Wandering line: a line (300-1800 Hz) whose frequency drifts by tens of percent."""
-    f0 = _loguniform(rng, 300, 1800)
-    walk = np.cumsum(rng.standard_normal(64))
+    """Wandering line: a line high in the band (700-1800 Hz) whose frequency wanders by
+    5-25 % on time scales of a fraction of a second."""
+    f0 = _loguniform(rng, 700, 1800)
+    walk = np.cumsum(rng.standard_normal(int(rng.integers(32, 160))))
     walk = np.interp(t, np.linspace(t[0], t[-1], walk.size), walk / (np.abs(walk).max() + 1e-9))
-    f = f0 * (1 + rng.uniform(0.1, 0.35) * walk)
+    f = np.minimum(f0 * (1 + rng.uniform(0.05, 0.25) * walk), 2000.0)
     return tone(t, f, smooth_box(t, -rng.uniform(1.5, 2.5), rng.uniform(1.5, 2.5), 0.2))
 
 
@@ -202,33 +218,45 @@ def scattered_light(t, rng):
     """Scattered light: arches with |f| = n 2|v(t)|/lambda for a slowly swinging surface.
 
     A surface moving as x(t) = A sin(2 pi f_m t) recombines light with phase 4 pi n x / lambda
-    (n bounces): arches peaking at 2 n A 2 pi f_m / lambda (20-90 Hz for n = 1).
+    (n bounces): arches peaking at 2 n A 2 pi f_m / lambda (10-35 Hz for n = 1, n <= 3).
     """
-    fm = rng.uniform(0.1, 0.4)
-    fmax = rng.uniform(20, 90)
+    fm = rng.uniform(0.05, 0.3)
+    fmax = rng.uniform(10, 35)
     amp = fmax * LASER_WAVELENGTH / (2 * 2 * np.pi * fm)
     x = amp * np.sin(2 * np.pi * fm * t + rng.uniform(0, 2 * np.pi))
     h = np.zeros_like(t)
-    for n in range(1, int(rng.integers(1, 5)) + 1):
-        h += rng.uniform(0.4, 1.0) / n * np.sin(4 * np.pi * n * x / LASER_WAVELENGTH)
+    for n in range(1, int(rng.integers(1, 4)) + 1):
+        h += rng.uniform(0.5, 1.0) / n * np.sin(4 * np.pi * n * x / LASER_WAVELENGTH)
     return h
 
 
 def whistle(t, rng):
-    """Whistle: RF beat note |f_VCO(t) - f_ref| sweeping fast: V/U shape, 0.1-0.5 s, to ~2 kHz.
+    """Whistle: RF beat note |f_VCO(t) - f_ref| sweeping through the band: thin V, U, arch or
+    multi-branch W tracks from several hundred Hz to ~2 kHz, 0.1-0.6 s long.
 
-    The beat frequency sqrt(f_min^2 + (k t)^2) is a V (f_min small) or U (f_min large).
+    A V/U is sqrt(f_min^2 + (k t)^2); an arch is its mirror f_max - ...; a W is two V's side by
+    side (the VCO crossing the reference twice).
     """
-    t0, fmin = _jitter(rng, 0.03), _loguniform(rng, 150, 900)
-    k = _loguniform(rng, 3000, 15000)
-    f = np.sqrt(fmin**2 + (k * (t - t0)) ** 2)
-    env = (f < 2000) * gauss_env(t, t0, rng.uniform(0.05, 0.2))
-    return tone(t, np.minimum(f, 2000), env)
+    t0, span = _jitter(rng, 0.05), rng.uniform(0.1, 0.6)
+    fmin, fmax = _loguniform(rng, 300, 1000), rng.uniform(1300, 2000)
+    k = (fmax - fmin) / (span / 2) * rng.uniform(0.8, 1.5)
+    shape = rng.choice(["V", "U", "arch", "W"], p=[0.35, 0.25, 0.2, 0.2])
+    if shape == "W":
+        d = span / 4
+        x = np.minimum(np.abs(t - t0 - d), np.abs(t - t0 + d)) * 2
+    else:
+        x = t - t0
+    u_shape = fmin + (fmax - fmin) * (2 * x / span) ** 4
+    f = u_shape if shape == "U" else np.sqrt(fmin**2 + (k * x) ** 2)
+    if shape == "arch":
+        f = fmax + fmin - f
+    env = (f < 2000) * (f > 0.8 * fmin) * smooth_box(t, t0 - span / 2, t0 + span / 2, 0.01)
+    return tone(t, np.clip(f, 10, 2000), env)
 
 
 def helix(t, rng):
-    """Helix: a train of short bursts whose centre frequency winds up and down (helical)."""
-    h, n = np.zeros_like(t), int(rng.integers(10, 25))
+    """Helix: a train of 4-12 short bursts whose centre frequency winds up and down (helical)."""
+    h, n = np.zeros_like(t), int(rng.integers(4, 12))
     spacing, f0 = rng.uniform(0.02, 0.06), _loguniform(rng, 40, 150)
     period = rng.uniform(4, 10)
     start = -spacing * n / 2 + _jitter(rng)
@@ -239,11 +267,11 @@ def helix(t, rng):
 
 
 def paired_doves(t, rng):
-    """Paired doves: pairs of mirror-image short sweeps (rise then fall), 40-300 Hz."""
+    """Paired doves: pairs of mirror-image short sweeps (rise then fall), 20-120 Hz."""
     h = np.zeros_like(t)
     pairs = int(rng.integers(2, 5))
     gap, length = rng.uniform(0.15, 0.4), rng.uniform(0.06, 0.15)
-    f1, f2 = _loguniform(rng, 40, 90), _loguniform(rng, 130, 300)
+    f1, f2 = _loguniform(rng, 20, 40), _loguniform(rng, 50, 120)
     start = -gap * pairs / 2 + _jitter(rng)
     for p in range(pairs):
         for sign, t0 in ((1, start + p * gap), (-1, start + p * gap + length * 1.2)):
@@ -255,8 +283,8 @@ def paired_doves(t, rng):
 
 
 def scratchy(t, rng):
-    """Scratchy: many short low-Q bursts in a 90-250 Hz band, dense over 2-6 s (rubbing)."""
-    h, fc = np.zeros_like(t), _loguniform(rng, 90, 250)
+    """Scratchy: many short low-Q bursts in a 100-250 Hz band, dense over 2-6 s (rubbing)."""
+    h, fc = np.zeros_like(t), _loguniform(rng, 100, 250)
     span = rng.uniform(2.0, 6.0)
     for t0 in rng.uniform(-span / 2, span / 2, size=int(rng.integers(60, 160))):
         sine_gaussian(t, t0, fc * 2 ** rng.normal(0, 0.2), rng.uniform(3, 8), out=h,
@@ -265,12 +293,22 @@ def scratchy(t, rng):
 
 
 def light_modulation(t, rng):
-    """Light modulation: periodic broadband pulses (intensity modulation) at 2-8 Hz, 10-200 Hz."""
-    h, rate = np.zeros_like(t), rng.uniform(2.0, 8.0)
-    phase = rng.uniform(0, 1 / rate)
-    for t0 in np.arange(-2.5 + phase, 2.5, 1 / rate):
-        sine_gaussian(t, t0, _loguniform(rng, 15, 60), rng.uniform(1.5, 3.0), out=h)
-    return h + 0.5 * tone(t, rate * rng.integers(3, 8), smooth_box(t, -2.5, 2.5, 0.2))
+    """Light modulation: a thin broadband spike to ~1 kHz over a broad saturated band below
+    ~30 Hz that lasts seconds (the light-power modulation), seen in the field guide."""
+    g = rng.standard_normal(t.size) * smooth_box(t, -rng.uniform(0.3, 2.5), rng.uniform(0.3, 2.5),
+                                                 0.2)
+    h = _band(t, g, _loguniform(rng, 10, 18), rng.uniform(0.3, 0.5))
+    h *= rng.uniform(1.0, 2.0) / (np.abs(h).max() + 1e-12)
+    spike = sine_gaussian(t, _jitter(rng, 0.01), _loguniform(rng, 150, 400), rng.uniform(0.5, 1.0))
+    return h + spike * rng.uniform(0.5, 1.5)
+
+
+def _band(t: np.ndarray, x: np.ndarray, fc: float, width: float) -> np.ndarray:
+    """``x`` filtered to a log-Gaussian band around ``fc`` (width in e-folds of frequency)."""
+    spec = np.fft.rfft(x)
+    f = np.fft.rfftfreq(t.size, t[1] - t[0])
+    spec *= np.exp(-0.5 * (np.log(np.maximum(f, 1.0) / fc) / width) ** 2)
+    return np.fft.irfft(spec, t.size)
 
 
 def no_glitch(t, rng):
@@ -292,11 +330,7 @@ def none_of_the_above(t, rng):
                           _loguniform(rng, 3, 40), out=h, amp=rng.uniform(0.3, 1))
     else:  # a band-limited noise blob
         g = rng.standard_normal(t.size) * gauss_env(t, _jitter(rng, 0.1), rng.uniform(0.05, 0.5))
-        spec = np.fft.rfft(g)
-        f = np.fft.rfftfreq(t.size, t[1] - t[0])
-        fc = _loguniform(rng, 30, 1000)
-        spec *= np.exp(-0.5 * (np.log(np.maximum(f, 1) / fc) / rng.uniform(0.2, 0.6)) ** 2)
-        h = np.fft.irfft(spec, t.size)
+        h = _band(t, g, _loguniform(rng, 30, 1000), rng.uniform(0.2, 0.6))
     return h
 
 
@@ -314,11 +348,11 @@ GENERATORS: dict[str, Generator] = {
 
 #: Matched-filter SNR range (after whitening) per class; drawn log-uniformly.
 SNR_RANGE: dict[str, tuple[float, float]] = {
-    "1080Lines": (40, 120), "1400Ripples": (40, 120), "Air_Compressor": (50, 150),
-    "Blip": (10, 60), "Chirp": (12, 40), "Extremely_Loud": (1500, 8000), "Helix": (25, 100),
-    "Koi_Fish": (80, 400), "Light_Modulation": (30, 120), "Low_Frequency_Burst": (15, 60),
-    "Low_Frequency_Lines": (80, 250), "No_Glitch": (0, 0), "None_of_the_Above": (15, 80),
-    "Paired_Doves": (20, 70), "Power_Line": (40, 120), "Repeating_Blips": (20, 90),
-    "Scattered_Light": (60, 200), "Scratchy": (40, 140), "Tomte": (10, 50),
-    "Violin_Mode": (20, 80), "Wandering_Line": (120, 400), "Whistle": (15, 60),
+    "1080Lines": (40, 120), "1400Ripples": (40, 150), "Air_Compressor": (15, 60),
+    "Blip": (10, 80), "Chirp": (12, 40), "Extremely_Loud": (1500, 8000), "Helix": (25, 100),
+    "Koi_Fish": (150, 600), "Light_Modulation": (60, 200), "Low_Frequency_Burst": (30, 120),
+    "Low_Frequency_Lines": (150, 500), "No_Glitch": (0, 0), "None_of_the_Above": (15, 80),
+    "Paired_Doves": (20, 70), "Power_Line": (10, 40), "Repeating_Blips": (20, 90),
+    "Scattered_Light": (150, 400), "Scratchy": (40, 140), "Tomte": (10, 50),
+    "Violin_Mode": (60, 200), "Wandering_Line": (100, 300), "Whistle": (12, 45),
 }
