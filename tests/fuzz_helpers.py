@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ZOO = [sys.executable, "-c", "from zoo.cli.app import main; main()"]
+#: the installed CLI (-I: the package on sys.path, not the folder the tests run in)
+ZOO = [sys.executable, "-I", "-c", "from zoo.cli.app import main; main()"]
 #: hang guard for one CLI run (the runs here take a few seconds)
 TIMEOUT_S = 120
 #: memory guard: address space of one CLI run (onnxruntime and numpy need ~1.5 GB of it)
@@ -74,6 +75,18 @@ def zoo(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None =
                           env=env or quiet_env(), timeout=TIMEOUT_S, preexec_fn=setup,
                           user=user, check=False)
     return Run(done.returncode, done.stdout, done.stderr)
+
+
+def cli(*args: str | Path) -> Run:
+    """Run the CLI in this process (fast): for cases that cannot hang or need no signals."""
+    from typer.testing import CliRunner
+
+    from zoo.cli.app import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # an escaped exception is a traceback for the user
+    return Run(result.exit_code, result.stdout, result.stderr)
 
 
 def json_rows(path: Path) -> list[dict]:

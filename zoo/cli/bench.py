@@ -20,7 +20,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from zoo.cli.common import console, friendly_errors, parse_batch_sizes
+from zoo.cli.common import console, friendly_errors, one_of, parse_batch_sizes
 from zoo.io.files import atomic_write_text
 
 
@@ -36,10 +36,11 @@ def bench(
     rounds: int = typer.Option(3, "--rounds", min=1, help="Interleaved rounds over all runtimes."),
     keras: bool = typer.Option(True, "--keras/--no-keras", help="Also time Keras when installed."),
     int8: bool = typer.Option(True, "--int8/--no-int8", help="Also time a static int8 model."),
-    int8_format: str = typer.Option("qoperator", "--int8-format", help="qoperator or qdq."),
+    int8_format: str = typer.Option("qoperator", "--int8-format", help="qoperator or qdq.",
+                                    callback=one_of("qoperator", "qdq")),
     calibration: int = typer.Option(300, "--calibration-samples", min=1,
                                     help="Training samples that calibrate int8 ranges."),
-    device: str = typer.Option("auto", "--device"),
+    device: str = typer.Option("auto", "--device", callback=one_of("auto", "cpu", "gpu")),
     threads: int | None = typer.Option(None, "--threads", min=1, help="onnxruntime intra-op threads."),
     files: Path | None = typer.Option(None, "--files", help="Time raw files -> labels instead."),
     limit: int = typer.Option(400, "--limit", min=1, help="At most this many files with --files."),

@@ -182,3 +182,15 @@ def command_flags(command: Callable[..., Any]) -> list[str]:
         info = parameter.default
         flags.extend(d for d in getattr(info, "param_decls", ()) or () if d.startswith("--"))
     return flags
+
+
+def one_of(*choices: str) -> Callable[[str], str]:
+    """A Typer option callback that accepts only ``choices`` (a usage error names them)."""
+
+    def check(value: str) -> str:
+        if value not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}"
+                                     + did_you_mean(value, choices))
+        return value
+
+    return check

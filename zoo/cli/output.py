@@ -148,8 +148,8 @@ class Sink:
                 self._csv_header(["key", "error"])
         elif self.compact_widths is None and self.rows:
             table = self.table()
-            if self.file is not None:
-                Console(file=self.file.fh, width=200).print(table)
+            if self.file is not None:  # through _Writes: a failed write is one line
+                Console(file=_Writes(self), width=200).print(table)
             else:
                 self.console.print(table)
         if self.file is not None:
@@ -175,13 +175,16 @@ class Sink:
 
 
 class _Writes:
-    """The ``write`` csv.writer needs, routed through the sink (atomic file or stdout)."""
+    """The file csv.writer and Rich need, routed through the sink (atomic file or stdout)."""
 
     def __init__(self, sink: Sink):
         self.sink = sink
 
     def write(self, text: str) -> None:
         self.sink._write(text)
+
+    def flush(self) -> None:
+        """Nothing to do: the atomic file is flushed once, on commit."""
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:

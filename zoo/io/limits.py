@@ -57,11 +57,11 @@ def limits() -> Limits:
 
 
 def set_limits(**changes: int | None) -> Limits:
-    """Raise (or lower) limits for this process; ``None`` leaves a limit as it is."""
+    """Limits from now on: the environment's, with those given (not None) in their place."""
     global _current
     given = {k: _positive(v, f"--{k.replace('_', '-')}") for k, v in changes.items()
              if v is not None}
-    _current = dataclasses.replace(limits(), **given)
+    _current = dataclasses.replace(Limits.from_env(), **given)
     return _current
 
 
