@@ -215,7 +215,14 @@ def _read_npy(fp: io.BytesIO) -> np.ndarray:
 
 
 def read_npz(path: Path, keys: Iterable[str]) -> dict[str, np.ndarray]:
-    """Arrays ``keys`` of an ``.npz`` file; any problem becomes one InputError line."""
+    """Arrays ``keys`` of an ``.npz`` file; any problem becomes one InputError line.
+
+    The archive's headers are checked first (a truncated zip, arrays over ``max_bytes``);
+    object arrays (IMDB's and Reuters' sequences) pass, to the restricted unpickler.
+    """
+    from zoo.io.npz import npz_headers
+
+    npz_headers(path, allow_objects=True)
     keys = list(keys)
     arrays: dict[str, np.ndarray] = {}
     try:
