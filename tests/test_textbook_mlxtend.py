@@ -81,3 +81,14 @@ def test_shipped_mnist_weights_reproduce_their_held_out_accuracy(name: str) -> N
     accuracy = float(np.mean(np.asarray(labels) == test.y))
     assert accuracy == pytest.approx(model.model.ref.meta.metrics["accuracy"], abs=1e-9)
     assert model.model.ref.meta.data_source["sha256"] == MNIST_SHA256
+
+
+def test_shipped_boston_weights_reproduce_their_test_mae() -> None:
+    task = zoo.get_task("boston-housing")
+    test = task.load_data("mlxtend", seed=0).test
+    model = zoo.load("boston-housing")
+    meta = model.model.ref.meta
+    assert meta.name == "boston-housing-dense" and meta.data_source["sha256"] == BOSTON_SHA256
+    values = np.asarray([r["value"] for r in model.predict_arrays(test.x["features"])])
+    assert float(np.mean(np.abs(values - test.y))) == pytest.approx(meta.metrics["mae"], rel=1e-5)
+    assert meta.metrics["mae"] < meta.baseline["mae"]
