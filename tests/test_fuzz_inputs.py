@@ -10,6 +10,7 @@ exit 1, no traceback, within the hang and memory guards. Readers of the recipe-o
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -391,3 +392,34 @@ def test_recipe_only_readers_name_the_file_and_never_block(tmp_path, task, case)
         if TEXTBOOK[task] == ".txt" and case == "missing-or-text":
             continue  # a text task reads a non-file argument as the text itself
         assert error is not None and str(path) in error, (key, error)
+
+
+@pytest.mark.parametrize("case", ["unreadable-file", "unreadable-folder", "unlistable-folder"])
+def test_unreadable_inputs_are_one_line_each_for_any_user(tmp_path, monkeypatch, case):
+    """Permissions as a normal user sees them, for a root test run too: os.access and
+    os.scandir refuse the locked paths (the test above does it for real where it can)."""
+    import os
+
+    good = digit_png(tmp_path, "good")
+    locked = digit_png(tmp_path, "secret") if case == "unreadable-file" else tmp_path / "locked"
+    if case != "unreadable-file":
+        digit_png(locked, "inside")
+    real_access, real_scandir = os.access, os.scandir
+
+    def access(path, mode, *args, **kwargs):
+        return False if str(path).startswith(str(locked)) else real_access(path, mode, *args,
+                                                                           **kwargs)
+
+    def scandir(path="."):
+        if str(path).startswith(str(locked)):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "access", access)
+    if case == "unlistable-folder":
+        monkeypatch.setattr(os, "scandir", scandir)
+    run = cli("predict", "digits", tmp_path, "-f", "json")
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert len(run.lines_naming(locked)) == 1, run.stderr
+    assert "permission denied" in run.lines_naming(locked)[0]
+    assert [r for r in json.loads(run.stdout) if r["key"] == str(good) and "label" in r]
