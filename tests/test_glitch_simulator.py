@@ -11,6 +11,8 @@ from PIL import Image
 
 from zoo.tasks.glitch import constants, omega, simulator
 
+pytest.importorskip("gwpy")  # the simulator's Q-transform tiling comes from gwpy (train extra)
+
 
 def _gravity_spy_read(path) -> np.ndarray:
     """Gravity Spy's read_grayscale: crop [66:532, 105:671], rgb2gray, rescale 0.3."""

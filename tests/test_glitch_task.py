@@ -211,6 +211,7 @@ def test_arch_or_view_option_picks_the_view():
 @pytest.mark.parametrize("task, arch", [("glitch", a) for a in list_models(task="glitch")]
                          + [("glitch-chirp", "small-cnn")])
 def test_architecture_builds_runs_and_exports(tmp_path, task, arch):
+    pytest.importorskip("keras")  # the train extra
     from zoo.onnx_export import export_onnx
     from zoo.training import create_model
 
@@ -234,6 +235,7 @@ def test_small_cnn_beats_chance_on_simulated_data(tmp_path, monkeypatch):
 
 
 def test_multiview_training_gets_mosaic_data(tmp_path):
+    pytest.importorskip("keras")  # the train extra
     from zoo.training import fit
 
     path = write_h5(tmp_path / "set.h5", per_split=3)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,10 @@ from zoo.tasks.jet_quench import formats, simulator
 from zoo.tasks.jet_quench.observables import observables
 from zoo.tasks.jet_quench.pixelise import pixelise
 
+#: the simulator reconstructs jets with FastJet (train extra)
+needs_fastjet = pytest.mark.skipif(importlib.util.find_spec("fastjet") is None,
+                                   reason="the jet simulator needs fastjet (train extra)")
+
 SMALL = simulator.SimOptions(n_jets=2 * simulator.CHUNK + 100)
 
 
@@ -19,6 +25,7 @@ def sample() -> dict[str, np.ndarray]:
     return simulator.generate(SMALL, seed=7, workers=2)
 
 
+@needs_fastjet
 def test_simulator_is_deterministic_and_independent_of_workers(sample):
     again = simulator.generate(SMALL, seed=7, workers=1)
     for key in sample:
@@ -27,6 +34,7 @@ def test_simulator_is_deterministic_and_independent_of_workers(sample):
     assert not np.array_equal(other["images"], sample["images"][:200])
 
 
+@needs_fastjet
 def test_simulated_sample_is_well_formed(sample):
     images, labels, weights = sample["images"], sample["labels"], sample["weights"]
     assert images.shape == (SMALL.n_jets, 33, 33, 2)
@@ -40,6 +48,7 @@ def test_simulated_sample_is_well_formed(sample):
     assert (sample["path_length"][labels == 1] > 0).all()
 
 
+@needs_fastjet
 def test_quenched_jets_lose_energy_relative_to_vacuum_at_same_initial_pt():
     opt = simulator.SimOptions()
     rng = np.random.default_rng(3)
@@ -57,6 +66,7 @@ def test_quenched_jets_lose_energy_relative_to_vacuum_at_same_initial_pt():
     assert np.mean(long) < np.mean(short)
 
 
+@needs_fastjet
 def test_jets_are_selected_on_reconstructed_pt_in_the_window(sample):
     jet_pt, labels = sample["jet_pt"], sample["labels"]
     assert np.all((jet_pt >= SMALL.select_pt_min) & (jet_pt < SMALL.select_pt_max))
@@ -68,6 +78,7 @@ def test_jets_are_selected_on_reconstructed_pt_in_the_window(sample):
     assert initial[1] > initial[0] + 5
 
 
+@needs_fastjet
 def test_reconstruction_finds_the_anti_kt_jet_of_a_hand_made_event():
     from zoo.tasks.jet_quench import reconstruct
 
@@ -79,6 +90,7 @@ def test_reconstruction_finds_the_anti_kt_jet_of_a_hand_made_event():
     assert sorted(jet.constituents.pt.tolist()) == [20.0, 40.0]
 
 
+@needs_fastjet
 def test_subtraction_removes_the_underlying_event_on_average():
     """The same jets with and without a thermal UE: rho x area subtraction restores their pT
     on average (within 2 GeV), while the unsubtracted jets carry ~rho pi R^2 extra."""
@@ -107,6 +119,7 @@ def test_subtraction_removes_the_underlying_event_on_average():
     assert image.sum() == pytest.approx(1.0, rel=1e-5) and image.min() >= 0
 
 
+@needs_fastjet
 def test_classes_overlap_but_observables_separate_them(sample):
     from sklearn.metrics import roc_auc_score
 
@@ -208,6 +221,7 @@ def test_constituent_csv_and_npz_are_pixelised(tmp_path):
         formats.read_any(tmp_path / "bad.csv")
 
 
+@needs_fastjet
 def test_simulator_writes_the_image_format_and_caches(tmp_path, monkeypatch):
     monkeypatch.setenv("ZOO_CACHE", str(tmp_path))
     task = get_task("jet-quench")
