@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 import zoo
 from zoo import home
 from zoo.cli.app import app
-from zoo.cli.common import console
 from zoo.errors import WeightsError
 from zoo.publish import model_card, ship, upload_files
 from zoo.weights import list_weights, resolve
@@ -25,7 +24,7 @@ runner = CliRunner()
 @pytest.fixture
 def zoo_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(console, "width", 200)  # `zoo list` rows on one line each
+    monkeypatch.setenv("COLUMNS", "200")  # `zoo list` rows on one line each
     return tmp_path / "home"
 
 
