@@ -1,8 +1,9 @@
 """Shared CLI plumbing: one-line errors, ``--name value`` task options, the exact command.
 
 Importing this module (every command module does, before anything imports TensorFlow) also
-keeps framework chatter off a user's terminal: TensorFlow's C++ log, absl, gRPC and the
-warnings of astropy and Pillow. Errors still come through.
+keeps framework chatter off a user's terminal: TensorFlow's log settings, gRPC and the
+warnings of astropy and Pillow; every command runs with native log lines filtered out of
+its stderr (:mod:`zoo.cli.native_logs`). Errors still come through.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is ever imported
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
@@ -26,6 +27,7 @@ import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
 
+from zoo.cli.native_logs import native_logs_filtered  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
 
 # Plain loggers only: astropy and absl install their own logger classes on import, so their
@@ -45,7 +47,7 @@ class Terminated(BaseException):
     """SIGTERM, raised in the main thread so that every ``finally`` and ``with`` cleans up."""
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``message`` as one red line, literally (file names may hold ``[red]``), and exit."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -61,21 +63,36 @@ def friendly_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         previous = _catch_sigterm()
+        succeeded = False
+        held: list[bytes] = []
         try:
-            return fn(*args, **kwargs)
-        except ZooError as exc:
-            fail(str(exc))
-        except ModuleNotFoundError as exc:
-            fail(f"{exc.name} is not installed; it comes with pip install 'physzoo[train]'")
-        except KeyboardInterrupt:
-            fail("interrupted", 130)
-        except Terminated:
-            fail("terminated", 143)
+            with native_logs_filtered() as held:
+                result = _one_line_errors(fn, args, kwargs)
+            succeeded = True
+            return result
+        except typer.Exit as exc:
+            succeeded = not exc.exit_code
+            raise
         finally:
+            if not succeeded and held:  # native errors may explain a failure: show them
+                sys.stderr.write(b"".join(held).decode("utf-8", "replace"))
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _one_line_errors(fn: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except ZooError as exc:
+        fail(str(exc))
+    except ModuleNotFoundError as exc:
+        fail(f"{exc.name} is not installed; it comes with pip install 'physzoo[train]'")
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except Terminated:
+        fail("terminated", 143)
 
 
 def _catch_sigterm() -> Any:
