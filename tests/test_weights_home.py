@@ -136,3 +136,9 @@ def test_export_writes_metadata_beside_the_onnx(zoo_home: Path, tmp_path: Path) 
     ref = resolve("digits", out)
     assert ref.meta.name == "d1" and ref.meta.file == "d1.onnx"
     ref.verify()
+
+
+@pytest.mark.parametrize("command", ["pull", "ship", "predict", "bench", "eval"])
+def test_help_of_the_weights_options_renders(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output

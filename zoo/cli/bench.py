@@ -28,7 +28,9 @@ from zoo.io.files import atomic_write_text
 def bench(
     ctx: typer.Context,
     task: str = typer.Argument(...),
-    weights: str = typer.Option("default", "--weights", "-w"),
+    weights: str = typer.Option("default", "--weights", "-w",
+                                help="Name (shipped or in $ZOO_HOME), .onnx file, run folder, or "
+                                     "hf://ORG/REPO@REV/NAME (@REV, /NAME optional)."),
     arch: str | None = typer.Option(None, "--arch"),
     batch_sizes: str = typer.Option("1,8,64,256", "--batch-sizes"),
     min_time: float = typer.Option(1.0, "--min-time", min=0.001,

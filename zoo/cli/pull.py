@@ -9,7 +9,7 @@ from zoo.cli.common import console, friendly_errors
 
 @friendly_errors
 def pull(
-    reference: str = typer.Argument(..., help="[hf://]ORG/REPO[@REVISION][/NAME]"),
+    reference: str = typer.Argument(..., help="ORG/REPO, ORG/REPO@REVISION or ORG/REPO@REVISION/NAME."),
     force: bool = typer.Option(False, "--force",
                                help="Install new bytes under a taken name (as its next version), "
                                     "or shadow a shipped name."),
