@@ -68,7 +68,7 @@ def bench(
         print_table(record)
     if json_out:
         atomic_write_text(json_out, json.dumps(record, indent=2) + "\n")
-        console.print(f"wrote {json_out}")
+        console.print(f"wrote {json_out}", markup=False)
 
 
 def print_table(record: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, split_train_args
 from zoo.registry import get_architecture
@@ -37,7 +38,8 @@ def kfold(
     overrides, hparams, data_options = split_train_args(ctx.args)
     overrides.update(epochs=epochs, batch_size=batch_size, seed=seed)
     out = out or Path("runs") / f"kfold-{task}-{architecture.name}"
-    console.print(f"{k}-fold validation of [bold]{task}[/] / [bold]{architecture.name}[/] -> {out}")
+    console.print(f"{k}-fold validation of [bold]{task}[/] / [bold]{architecture.name}[/] -> "
+                  f"{escape(str(out))}")
 
     def show(fold: dict[str, Any]) -> None:
         console.print(f"fold {fold['fold']}/{fold['k']}: {fold['metric']} {fold['final']:.4f} at "
@@ -49,7 +51,7 @@ def kfold(
     console.print(f"mean {report['metric']} over {k} folds: best {report['best_average']:.4f} at "
                   f"epoch {report['best_epoch']}; last epoch {report['final_mean']:.4f} "
                   f"± {report['final_std']:.4f}")
-    console.print(f"wrote {out}/kfold.json and kfold.png")
+    console.print(f"wrote {out}/kfold.json and kfold.png", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -25,7 +25,7 @@ def pull(
         meta = WeightsMeta.from_file(onnx.with_suffix(".json"))
         commit = (meta.hub or {}).get("commit", "?")
         console.print(f"pulled {meta.name}.v{meta.version} ({meta.task}) at commit {commit[:12]} "
-                      f"-> {onnx}")
+                      f"-> {onnx}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -28,9 +28,9 @@ def ship(
     from zoo.publish import ship as do_ship
 
     target = do_ship(run_dir, name, dest, force=force)
-    console.print(f"shipped {target} and {target.with_suffix('.json').name}")
+    console.print(f"shipped {target} and {target.with_suffix('.json').name}", markup=False)
     if hub_repo:
-        console.print(f"uploaded to {push_to_hub(target, hub_repo)}")
+        console.print(f"uploaded to {push_to_hub(target, hub_repo)}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, split_train_args
@@ -62,14 +63,15 @@ def train(
     overrides.update(epochs=epochs, batch_size=batch_size, learning_rate=lr, seed=seed)
     check_overrides(spec, architecture, overrides, hparams, data_options)  # before TF loads
     out = out or Path("runs") / f"{task}-{architecture.name}"
-    console.print(f"training [bold]{task}[/] / [bold]{architecture.name}[/] -> {out}")
+    console.print(f"training [bold]{task}[/] / [bold]{architecture.name}[/] -> {escape(str(out))}")
     result = fit(task, architecture.name, out, data=data, recipe_overrides=overrides, hparams=hparams,
                  data_options=data_options, command=invoked_command(), name=name, force=force)
     if result.resumed_from:
         console.print(f"resumed after epoch {result.resumed_from}; the history holds every epoch")
     console.print(metrics_table(f"{spec.name} held-out test split",
                                 {"model": result.metrics, "baseline": result.meta.baseline or {}}))
-    console.print(f"wrote {out}/model.keras, model.onnx, model.json, metrics.json and plots")
+    console.print(f"wrote {out}/model.keras, model.onnx, model.json, metrics.json and plots",
+                  markup=False)
 
 
 @friendly_errors
@@ -97,7 +99,7 @@ def evaluate(
     report = run_evaluate(task, weights, arch=arch, data=data, out=out, data_options=data_options)
     console.print(metrics_table(f"{task}: {report['name']} on the test split ({report['n']} samples)",
                                 {"model": report["metrics"], "baseline": report["baseline"] or {}}))
-    console.print(f"report and plots in {out}")
+    console.print(f"report and plots in {out}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

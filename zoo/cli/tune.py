@@ -83,7 +83,7 @@ def tune(
         command += f" --data {shlex.quote(data)}"
     command += "".join(f" --data-{k.replace('_', '-')} {v}" for k, v in options.items())
     console.print(f"best trial {result.best.number}: {result.monitor} = {result.best.value:.4f}")
-    console.print(f"train and ship it with:\n  {command} --out {out / 'best'}")
+    console.print(f"train and ship it with:\n  {command} --out {out / 'best'}", markup=False)
     if train_best:
         _train_best(result, task, data, options, out / "best", best_epochs, command)
 
@@ -98,7 +98,8 @@ def _train_best(result: Any, task: str, data: str | None, options: dict[str, Any
               hparams=result.best.hparams, data_options=options, command=command)
     console.print(metrics_table(f"{task} best trial, held-out test split",
                                 {"model": run.metrics, "baseline": run.meta.baseline or {}}))
-    console.print(f"wrote {out}; ship it with `zoo ship {out} --name NAME --dest weights`")
+    console.print(f"wrote {out}; ship it with `zoo ship {out} --name NAME --dest weights`",
+                  markup=False)
 
 
 def register(app: typer.Typer) -> None:
