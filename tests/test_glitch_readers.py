@@ -49,7 +49,7 @@ def resized(path: Path, out: Path, size: tuple[int, int], **save: object) -> Pat
 
 def test_800x600_scan_is_found_and_cropped_like_gravity_spy(scans):
     scan = read_scan(scans["1.0"])
-    assert scan.form == "Omega scan 800x600 (plot area found, Gravity Spy crop 566x466)"
+    assert scan.form == "Omega scan 800x600 (Gravity Spy crop)"
     assert scan.durations == ("1.0",) and scan.views[0].shape == (140, 170)
     assert scan.on_map > 0.99
     assert np.abs(scan.views[0] - blob(1)).mean() < 0.03  # the renderer round-trips the view
@@ -61,8 +61,7 @@ def test_other_scales_and_jpeg_give_the_same_view(tmp_path, scans, size, suffix)
     reference = read_scan(scans["1.0"]).views[0]
     save = {"quality": 90} if suffix == "jpg" else {}
     scan = read_scan(resized(scans["1.0"], tmp_path / f"scan.{suffix}", size, **save))
-    assert scan.form.startswith(f"Omega scan {size[0]}x{size[1]} (plot area found, crop in "
-                                "proportion")
+    assert scan.form == f"Omega scan {size[0]}x{size[1]} (crop scaled {size[0] / 800:.2f})"
     assert np.abs(scan.views[0] - reference).mean() < SAME_SCAN
 
 
@@ -172,3 +171,30 @@ def test_every_field_guide_file_reads():
 def test_every_training_set_png_reads(gravityspy_dir):
     files = sorted(gravityspy_dir.rglob("*.png"))
     assert files and all("Gravity Spy crop" in read_scan(p).form for p in files)
+
+
+def test_eval_scores_a_labelled_folder_whole(tmp_path, scans):
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from zoo.cli.app import app
+
+    data = tmp_path / "data"
+    (data / "Blip").mkdir(parents=True)
+    (data / "Chirp").mkdir()
+    for path in scans.values():
+        shutil.copy(path, data / "Blip")
+    write_event_gif(scans, data / "Chirp" / "chirp-2.gif")
+    resized(scans["1.0"], data / "Chirp" / "chirp-1.jpg", (600, 450), quality=90)
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(app, ["eval", "glitch", "--weights", "glitch-singleview",
+                                      "--data", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "eval.json").read_text())["metrics"]
+    assert metrics["n"] == 9 and metrics["classes_present"] == 2
+    assert set(metrics["per_class_recall"]) == {"Blip", "Chirp"}
+    assert {"accuracy", "macro_f1_present", "ood_rate"} <= set(metrics)
+    assert (out / "confusion_matrix.png").is_file()
+    assert "per_class_recall/Chirp" in result.output and "ood_rate" in result.output

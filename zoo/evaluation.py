@@ -37,12 +37,18 @@ def predict_onnx(task: Task, onnx_path: Path, split: Split, batch_size: int = 25
 
 
 def measure(task: Task, onnx_path: Path, split: Split, threshold: Mapping[str, Any] | None = None,
-            out_dir: Path | None = None) -> dict[str, Any]:
+            out_dir: Path | None = None, ood: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The task's metrics of the ONNX model on ``split`` (plots into ``out_dir``), with the
-    validation threshold recorded in the weights' metadata."""
-    metrics = task.evaluate(split, predict_onnx(task, onnx_path, split), out_dir)
+    validation threshold recorded in the weights' metadata and, given the weights' ``ood``
+    section, the share of the split flagged out of distribution."""
+    outputs = predict_onnx(task, onnx_path, split)
+    metrics = task.evaluate(split, outputs, out_dir)
     if threshold:
         metrics["threshold"] = dict(threshold)
+    if ood:
+        from zoo.ood import split_rate
+
+        metrics.update(split_rate(ood, task, split, outputs))
     return metrics
 
 
@@ -65,7 +71,7 @@ def evaluate(task: str, weights: str | Path = "default", *, arch: str | None = N
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     threshold = ref.meta.threshold or ref.meta.metrics.get("threshold")  # older metadata
-    metrics = measure(spec, ref.onnx, dataset.test, threshold, out_dir)
+    metrics = measure(spec, ref.onnx, dataset.test, threshold, out_dir, ref.meta.ood)
     report = {"weights": str(ref.onnx), "name": ref.meta.name, "n": len(dataset.test),
               "metrics": metrics, "baseline": spec.baseline(dataset)}
     if out_dir is not None:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from zoo.errors import InputError, WeightsError, ZooError
+from zoo.ood import OODCalibration, annotate
 from zoo.task import Sample, Split, Task
 from zoo.weights import WeightSet, resolve
 
@@ -150,6 +151,8 @@ class Model:
             ref.verify()
         ref.check_task(task.name, task.preprocessing)
         self.task, self.ref, self.meta = task, ref, ref.meta
+        #: out-of-distribution calibration from the metadata (None: results carry no score)
+        self.ood = OODCalibration.from_meta(ref.meta.ood) if ref.meta.ood else None
         self.session = make_session(ref.onnx, device, threads, fp16=fp16, spinning=spinning)
         ref.check_graph([(o.name, o.shape) for o in self.session.get_outputs()])
         self.input_names = [i.name for i in self.session.get_inputs()]
@@ -184,15 +187,22 @@ class Model:
         parts = [f.result() for f in futures]
         return [np.concatenate(outs) for outs in zip(*parts, strict=True)]
 
-    def decode(self, outputs: list[np.ndarray], top_k: int = 1) -> list[dict[str, Any] | None]:
+    def decode(self, outputs: list[np.ndarray], top_k: int = 1,
+               inputs: Mapping[str, np.ndarray] | None = None) -> list[dict[str, Any] | None]:
         """Results decoded with the weights' own classes; None for a sample whose outputs are
         not finite (never reported as a result). Outputs that break their declared kind
-        (probabilities outside [0, 1], softmax rows not summing to one) refuse the weights."""
+        (probabilities outside [0, 1], softmax rows not summing to one) refuse the weights.
+        With the batch's ``inputs`` and an OOD calibration, each result gets ``ood`` and
+        ``ood_flag`` (:mod:`zoo.ood`)."""
         finite = self.ref.check_outputs(outputs)
         if finite.all():
-            return list(self.task.decode(outputs, top_k, self.meta))
-        decoded = iter(self.task.decode([o[finite] for o in outputs], top_k, self.meta))
-        return [next(decoded) if ok else None for ok in finite]
+            results: list[dict[str, Any] | None] = list(self.task.decode(outputs, top_k, self.meta))
+        else:
+            decoded = iter(self.task.decode([o[finite] for o in outputs], top_k, self.meta))
+            results = [next(decoded) if ok else None for ok in finite]
+        if inputs is not None and self.ood is not None:
+            annotate(self.ood, self.task, inputs, outputs, results)
+        return results
 
     def check_shapes(self, inputs: Mapping[str, np.ndarray], what: str = "") -> None:
         """Raise a one-line ZooError when a batch does not fit the graph's input shapes."""
@@ -378,7 +388,7 @@ class Predictor:
         results: list[dict[str, Any] | None] = []
         for start in range(0, n, batch_size):
             batch = {k: v[start:start + batch_size] for k, v in inputs.items()}
-            results.extend(self.model.decode(self.model.run(batch), top_k))
+            results.extend(self.model.decode(self.model.run(batch), top_k, batch))
         return results
 
     def __getstate__(self) -> None:
@@ -485,7 +495,7 @@ class Predictor:
         names = self.task.input_names()
         stacked = {name: np.stack([arrays[name] for _, arrays in batch]) for name in names}
         model.check_shapes(stacked, group)
-        decoded = model.decode(model.run(stacked), top_k)
+        decoded = model.decode(model.run(stacked), top_k, stacked)
         for (sample, arrays), result in zip(batch, decoded, strict=True):
             if result is None:
                 yield Prediction(sample.key, error=f"{sample.key}: weights {model.ref.tag} gave a "

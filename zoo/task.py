@@ -193,6 +193,11 @@ class Task:
         """
         raise NotImplementedError
 
+    def ood_features(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Cheap input evidence for the out-of-distribution score (:mod:`zoo.ood`) of a batch:
+        ``{name: (n,) array}``. The default has none, so only output evidence counts."""
+        return {}
+
     def decode(self, outputs: list[np.ndarray], top_k: int = 1,
                meta: WeightsMeta | None = None) -> list[dict[str, Any]]:
         """Batch of raw model outputs -> one result dict per sample.

@@ -35,6 +35,7 @@ from zoo.io.limits import set_limits
 from zoo.io.manifest import count_manifest, read_manifest
 from zoo.io.shards import SUMMARY
 from zoo.jobs import FILES_PER_JOB, JobSettings, predict_to_folder
+from zoo.ood import refuse_flagged
 from zoo.predictor import Predictor
 from zoo.registry import get_task
 
@@ -107,6 +108,8 @@ def predict(
                                       help="Samples per job (and per shard of -o DIR/)."),
     fp16: bool = typer.Option(False, "--fp16", help="On CUDA, run a float16 copy of the model."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show weights and input notes."),
+    strict: bool = typer.Option(False, "--strict",
+                                help="Inputs flagged out of distribution (ood_flag) are errors."),
     progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Default: on for terminals."),
     max_pixels: int | None = typer.Option(None, "--max-pixels", min=1,
                                           help="Largest image (pixels, or FITS values) to decode."),
@@ -128,6 +131,8 @@ def predict(
     if scheduler and engine != Engine.dask:
         fail("--scheduler needs --engine dask")
     folder = output is not None and (output.endswith(("/", os.sep)) or Path(output).is_dir())
+    if strict and folder:
+        fail("--strict works on streamed output; with -o DIR/ filter the shards on ood_flag")
     if fmt == OutputFormat.parquet and not folder:
         fail("--format parquet writes one shard per job: give a folder, -o DIR/")
     inputs: Iterable[str] = chain(files, read_manifest(manifest)) if manifest else files
@@ -169,7 +174,8 @@ def predict(
         try:
             with bar:
                 counter = bar.add_task("predict", total=total, failed=0)
-                for pred in map(checked, stream):
+                checked_stream = map(checked, stream)
+                for pred in map(refuse_flagged, checked_stream) if strict else checked_stream:
                     if not pred.ok:
                         failed += 1
                         print_error(pred.error or "")

@@ -21,16 +21,28 @@ def metrics_table(title: str, columns: dict[str, dict[str, Any]]) -> Table:
     table.add_column("metric")
     for name in columns:
         table.add_column(name, justify="right")
+    columns = {name: _flat_numbers(values or {}) for name, values in columns.items()}
     keys: list[str] = []
     for values in columns.values():
-        keys.extend(k for k, v in (values or {}).items() if isinstance(v, (int, float)) and k not in keys)
+        keys.extend(k for k in values if k not in keys)
     for key in keys:
         cells = []
         for values in columns.values():
-            v = (values or {}).get(key)
+            v = values.get(key)
             cells.append("" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v))
         table.add_row(key, *cells)
     return table
+
+
+def _flat_numbers(values: dict[str, Any]) -> dict[str, int | float]:
+    """Numeric metrics, with numeric dicts (per-class recall) as ``name/key`` rows."""
+    flat: dict[str, int | float] = {}
+    for key, value in values.items():
+        if isinstance(value, (int, float)):
+            flat[key] = value
+        elif isinstance(value, dict) and all(isinstance(v, (int, float)) for v in value.values()):
+            flat.update({f"{key}/{k}": v for k, v in value.items()})
+    return flat
 
 
 @friendly_errors

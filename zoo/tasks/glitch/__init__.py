@@ -27,10 +27,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from zoo.errors import InputError
-from zoo.io.files import expand_inputs
 from zoo.registry import get_architecture, register_task
 from zoo.task import Dataset, InputSpec, Recipe, Sample, Split, Task
 from zoo.tasks.glitch.constants import CLASSES, DURATIONS
+from zoo.tasks.glitch.evidence import view_features
 from zoo.tasks.glitch.formats import (
     GRAVITYSPY_REFERENCE,
     VIEWS,
@@ -44,6 +44,7 @@ from zoo.tasks.glitch.formats import (
     read_gravityspy_h5,
     read_scan,
     read_scan_folder,
+    scan_files,
     tile_views,
 )
 from zoo.weights import sha256_file
@@ -139,7 +140,7 @@ class GlitchTask(Task):
         four frames; a lone file is "single"."""
         view = self.prediction_view(options)
         pending: list[tuple[Path, ScanName]] = []
-        for path in expand_inputs(items):
+        for path in scan_files(items):
             name = parse_scan_name(path)
             if view != "single" and is_event_gif(path):
                 yield from self._flush(pending, view)
@@ -190,6 +191,10 @@ class GlitchTask(Task):
             event = read_event(self._durations_of(sample))
         return {"image": tile_views(event.views)[..., None],
                 "_input": f"4 durations tiled 2x2; {event.form}"}  # type: ignore[dict-item]
+
+    def ood_features(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Colour-map range, noise floor, profiles and smoothness of each view or mosaic."""
+        return view_features(inputs["image"])
 
     @property
     def frame_duration(self) -> str:
@@ -273,6 +278,7 @@ class GlitchTask(Task):
         report = classification_report(self, split, outputs, out_dir)
         probs = outputs[0]
         if probs.ndim == 2 and probs.shape[1] == len(CLASSES):
+            report.update(present_class_scores(split.y, probs.argmax(axis=1)))
             chirp = CLASSES.index(CHIRP)
             is_chirp = np.asarray(split.y).astype(int) == chirp
             score = probs[:, chirp]
@@ -288,6 +294,20 @@ class GlitchTask(Task):
             found = probs.reshape(-1) >= 0.5
         report.update(chirp_summary(split.ids, is_chirp, found))
         return report
+
+
+def present_class_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
+    """Macro-F1 and recall over the classes the labels hold: a user's folder of real scans
+    rarely has all 22, and classes it lacks would count as F1 = 0 in ``macro_f1`` and
+    recall 0 (of nothing) in the per-class recall, which is replaced by theirs alone."""
+    from sklearn.metrics import f1_score
+
+    y = np.asarray(y).astype(int).reshape(-1)
+    present = sorted(set(y.tolist()))
+    return {"classes_present": len(present),
+            "macro_f1_present": float(f1_score(y, pred, labels=present, average="macro",
+                                               zero_division=0)),
+            "per_class_recall": {CLASSES[c]: float((pred[y == c] == c).mean()) for c in present}}
 
 
 def chirp_summary(ids: np.ndarray | None, is_chirp: np.ndarray,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ import numpy as np
 from PIL import Image
 
 from zoo.errors import InputError
-from zoo.io.files import walk_files
+from zoo.io.files import expand_inputs, walk_files
 from zoo.io.images import check_finite, open_image
 from zoo.io.resample import rescale_like_skimage
 from zoo.task import Dataset, Split
@@ -193,7 +193,7 @@ def read_scan(path: str | Path) -> ScanRead:
         views.append(view)
         forms.append(form)
         shares.append(share)
-    return ScanRead(tuple(views), DURATIONS, f"event GIF of 4 durations; {forms[0]}",
+    return ScanRead(tuple(views), DURATIONS, f"event GIF of 4 durations, {forms[0]}",
                     float(np.mean(shares)))
 
 
@@ -229,9 +229,9 @@ def _read_frame(path: str | Path, image: Image.Image) -> tuple[np.ndarray, str, 
     if isinstance(layout, Layout):
         box = layout.crop_box(image.size)
         crop = (rgb[box[1]:box[3], box[0]:box[2]].astype(np.float32) @ LUMA_709) / 255.0
-        exact = "Gravity Spy crop" if box == (CROP_COLS[0], CROP_ROWS[0], CROP_COLS[1],
-                                              CROP_ROWS[1]) else "crop in proportion"
-        form = f"Omega scan {size} (plot area found, {exact} {box[2] - box[0]}x{box[3] - box[1]})"
+        exact = box == (CROP_COLS[0], CROP_ROWS[0], CROP_COLS[1], CROP_ROWS[1])
+        form = f"Omega scan {size} (" + ("Gravity Spy crop)" if exact else
+                                         f"crop scaled {layout.scale:.2f})")
         return check_finite(path, _resize(crop)), form, layout.on_map
     share = float(mask.mean())
     if share < BARE_ON_MAP:
@@ -443,6 +443,20 @@ def read_metadata_csv(path: str | Path, classes: Sequence[str] = CLASSES) -> dic
 
 #: File suffixes a scan folder is read from (other files, e.g. a README, are passed over).
 SCAN_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
+
+
+def scan_files(items: Iterable[str]) -> Iterator[Path]:
+    """Files named by ``items`` (paths, folders, globs), lazily. Inside a folder only scan
+    files (:data:`SCAN_SUFFIXES`) are taken, so a README or metadata beside the scans is
+    passed over; a file named explicitly is always read (and refused if it is no scan)."""
+    for item in items:
+        if Path(item).is_dir():
+            # a folder expand_inputs yields is a problem (link loop, unreadable or empty
+            # folder) that reading it reports in one line: it is kept
+            yield from (p for p in expand_inputs([item])
+                        if p.suffix.lower() in SCAN_SUFFIXES or p.is_dir())
+        else:
+            yield from expand_inputs([item])
 
 
 def group_scans(paths: Iterable[Path], root: Path,

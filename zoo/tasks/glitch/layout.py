@@ -115,6 +115,11 @@ class Layout:
                 place(self.cols[0], REFERENCE_COLS[0], CROP_COLS[1], sx),
                 place(self.rows[0], REFERENCE_ROWS[0], CROP_ROWS[1], sy))
 
+    @property
+    def scale(self) -> float:
+        """Size of this figure relative to Gravity Spy's 800x600 one (0.75 for 600x450)."""
+        return (self.cols[1] - self.cols[0]) / (REFERENCE_COLS[1] - REFERENCE_COLS[0])
+
     def matches_reference(self) -> bool:
         return all(abs(a - b) <= SNAP_PIXELS for a, b in
                    zip((*self.cols, *self.rows), (*REFERENCE_COLS, *REFERENCE_ROWS), strict=True))

@@ -1,0 +1,133 @@
+"""zoo.ood: the out-of-distribution score on every prediction, its calibration and its flag."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import zoo
+from zoo.ood import OODCalibration, calibrate_weights, fit
+from zoo.weights import WeightsMeta, sha256_file
+
+
+def test_threshold_flags_the_calibration_tail_and_far_points():
+    rng = np.random.default_rng(0)
+    cov = [[1.0, 0.8, 0.0], [0.8, 1.0, 0.0], [0.0, 0.0, 4.0]]
+    draw = lambda n: rng.multivariate_normal([1.0, 2.0, 3.0], cov, size=n)  # noqa: E731
+    calibration = fit(["a", "b", "c"], draw(3000), draw(3000), percentile=99.5)
+    flagged = (calibration.score(draw(20000)) > calibration.threshold).mean()
+    assert 0.001 < flagged < 0.015
+    # far along the correlation's narrow axis: small per feature, far in Mahalanobis terms
+    odd = np.array([[1.0 + 1.5, 2.0 - 1.5, 3.0]])
+    assert calibration.score(odd)[0] > calibration.threshold
+
+
+def test_section_round_trips_through_weights_metadata(tmp_path):
+    rng = np.random.default_rng(1)
+    calibration = fit(["x", "y"], rng.normal(size=(200, 2)), rng.normal(size=(200, 2)),
+                      calibrated_on={"type": "test"})
+    meta = zoo.load("glitch", weights="glitch-singleview").model.meta
+    path = tmp_path / "m.json"
+    WeightsMeta(**{**meta.to_dict(), "ood": calibration.to_meta()}).save(path)
+    again = OODCalibration.from_meta(WeightsMeta.from_file(path).ood or {})
+    rows = rng.normal(size=(5, 2))
+    np.testing.assert_allclose(again.score(rows), calibration.score(rows))
+    assert again.threshold == calibration.threshold and again.features == ("x", "y")
+
+
+@pytest.fixture(scope="module")
+def singleview():
+    predictor = zoo.load("glitch", weights="glitch-singleview")
+    assert predictor.model.ood is not None, "shipped glitch weights carry an ood section"
+    return predictor
+
+
+def non_scans() -> dict[str, np.ndarray]:
+    """Gray 140x170 inputs a scan reader could hand over but no Omega scan looks like."""
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[0:140, 0:170] / 140.0
+    return {
+        "noise": rng.random((140, 170)),
+        "blank": 0.09 + rng.normal(0, 1e-3, (140, 170)),
+        "white": np.full((140, 170), 0.98),
+        "gradient": np.clip(0.2 + 0.5 * yy + 0.2 * xx, 0, 1),
+        "photo": np.clip(0.5 + 0.3 * np.sin(7 * xx) * np.cos(5 * yy)
+                         + rng.normal(0, 0.05, xx.shape), 0, 1),
+    }
+
+
+def test_flag_fires_on_noise_blank_and_non_scans(singleview):
+    images = non_scans()
+    results = singleview.predict_arrays(np.stack(list(images.values()))[..., None].astype(np.float32))
+    for name, result in zip(images, results, strict=True):
+        assert result["ood_flag"] is True, (name, result["ood"])
+
+
+def test_flag_stays_quiet_on_held_out_simulated_scans(singleview):
+    from zoo.tasks.glitch.simulator import simulate_sample
+
+    rng = np.random.default_rng(424242)  # a seed no shipped weights were trained on
+    views = [view for label in ("Blip", "Whistle", "Power_Line", "Koi_Fish", "Scattered_Light",
+                                "No_Glitch")
+             for view in simulate_sample(label, rng).values()]
+    results = singleview.predict_arrays(np.stack(views)[..., None].astype(np.float32))
+    flagged = [r["ood"] for r in results if r["ood_flag"]]
+    assert len(flagged) <= 1, flagged
+
+
+def test_real_scans_are_mostly_in_distribution(singleview, gravityspy_dir):
+    preds = singleview.predict([gravityspy_dir], view="single")
+    assert len(preds) == 16 and all(p.ok for p in preds)
+    assert sum(p.result["ood_flag"] for p in preds) <= 2
+
+
+def test_cli_shows_the_score_and_strict_refuses_flagged_files(tmp_path):
+    from typer.testing import CliRunner
+
+    from zoo.cli.app import app
+
+    noise = tmp_path / "noise.png"
+    Image.fromarray((non_scans()["noise"] * 255).astype(np.uint8)).save(noise)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["predict", "glitch", str(noise), "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    [row] = json.loads(shown.output)
+    assert row["ood_flag"] is True and row["ood"] > 0
+    strict = runner.invoke(app, ["predict", "glitch", str(noise), "--strict"])
+    assert strict.exit_code == 1 and "out of distribution" in strict.output
+    assert str(noise) in strict.output
+
+
+def test_weights_without_a_section_give_no_score(tmp_path):
+    from test_glitch_task import write_h5
+
+    meta = zoo.load("glitch", weights="glitch-singleview").model.ref
+    onnx = tmp_path / "w.onnx"
+    shutil.copy(meta.onnx, onnx)
+    data = meta.meta.to_dict()
+    data["ood"] = None
+    WeightsMeta(**data).save(tmp_path / "w.json")
+    bare = zoo.load("glitch", weights=str(onnx))
+    assert bare.model.ood is None
+    assert "ood" not in bare.predict_arrays(np.full((1, 140, 170, 1), 0.1, np.float32))[0]
+    # ... and one call calibrates it, on any data in the task's format, ONNX bytes untouched
+    source = write_h5(tmp_path / "set.h5", per_split=6)
+    section = calibrate_weights(onnx, source=str(source), view="single", duration="all")
+    assert section["n_fit"] == section["n_threshold"] == 3 * 6 * 4
+    assert np.isfinite(section["threshold"]) and section["calibrated_on"]["type"] == "gravityspy-h5"
+    assert WeightsMeta.from_file(tmp_path / "w.json").ood == section
+    assert sha256_file(onnx) == meta.meta.sha256
+    assert "ood" in zoo.load("glitch", weights=str(onnx)).predict_arrays(
+        np.full((1, 140, 170, 1), 0.1, np.float32))[0]
+
+
+def test_calibrated_on_records_held_out_simulation():
+    ood = zoo.load("glitch", weights="glitch-multiview").model.meta.ood or {}
+    source = ood.get("calibrated_on", {})
+    assert source.get("simulated") is True
+    trained = zoo.load("glitch", weights="glitch-multiview").model.meta.data_source
+    assert source["options"]["sim_seed"] != trained["options"]["sim_seed"]
