@@ -172,6 +172,9 @@ def test_ship_to_the_hub_then_pull_elsewhere(hub: FakeHub, env: dict[str, str], 
     assert sorted(hub.commits["zoo-test/pushed"][commit]) == [
         "README.md", "digits-pushed.json", "digits-pushed.onnx", "digits-pushed.weights.h5"]
     card = hub.commits["zoo-test/pushed"][commit]["README.md"].decode()
+    local = WeightsMeta.from_file(Path(env["ZOO_HOME"]) / "weights" / "digits" / "digits-pushed.json")
+    assert local.hub == {"repo": "zoo-test/pushed", "revision": "main", "commit": commit,
+                         "uri": f"hf://zoo-test/pushed@{commit}/digits-pushed"}
     assert card.startswith("---\n") and "library_name: physzoo" in card
 
     elsewhere = {**env, "ZOO_HOME": str(tmp_path / "elsewhere")}

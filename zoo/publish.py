@@ -111,7 +111,8 @@ def _extract_keras_weights(keras_file: Path, target: Path) -> None:
 def push_to_hub(weights_onnx: str | Path, repo_id: str) -> str:
     """Upload a weight set in one commit to a Hub model repository: the ONNX file, its
     metadata, the Keras weights fine-tuning needs and a model card ``README.md`` with the
-    Hub's YAML metadata. Returns the commit's URL."""
+    Hub's YAML metadata. The local metadata then records the commit (``hub``). Returns the
+    commit's URL."""
     from zoo.hub import CARD_FILE, _hub
 
     hub = _hub()
@@ -131,6 +132,10 @@ def push_to_hub(weights_onnx: str | Path, repo_id: str) -> str:
     except (HfHubHTTPError, OSError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WeightsError(f"{repo_id}: upload failed ({reason[:160]})") from None
+    # The local copy now says where it was published, pinned to the commit just made.
+    with_changes(meta, hub={"repo": repo_id, "revision": "main", "commit": info.oid,
+                            "uri": f"hf://{repo_id}@{info.oid}/{meta.name}"}
+                 ).save(path.with_suffix(".json"))
     return str(info.commit_url)
 
 
