@@ -270,6 +270,7 @@ def test_csv_written_by_gravity_spy_tools_reads(tmp_path):
 
 def test_predict_says_which_input_kind_it_saw_only_when_verbose(gravityspy_dir):
     from typer.testing import CliRunner
+
     from zoo.cli.app import app
 
     scan = str(next(iter(sorted((gravityspy_dir / "Blip").glob("*_1.0.png")))))

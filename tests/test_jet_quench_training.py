@@ -51,6 +51,7 @@ def test_tune_runs_trials_and_names_the_best(data):
 def test_cli_bad_file_is_one_line_and_writes_nothing(tmp_path):
     import h5py
     from typer.testing import CliRunner
+
     from zoo.cli.app import app
 
     bad = tmp_path / "bad.h5"

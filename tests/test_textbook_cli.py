@@ -15,6 +15,7 @@ from typer.testing import CliRunner  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 import textbook_helpers as helpers  # noqa: E402
+
 from zoo.cli.app import app  # noqa: E402
 
 runner = CliRunner()
