@@ -9,7 +9,10 @@ On the same copies of the real 800x600 Omega scans and the same cores, it times
   sessions already loaded on the workers (a warm-up pass), results back on the client;
 
 in rounds that alternate the three (load from other users hits all alike), and reports the
-best round of each and the ratios. ``--pyspng`` adds the decode bound with pyspng.
+best round of each and the ratios. ``--pyspng`` adds the decode bound with pyspng. Beside
+the wall-clock rates it records the CPU time per file of each (this process and its
+children, the Dask workers): on a shared machine, where a many-threaded stage gets a bigger
+share of the cores than the two decode threads, their ratio is the load-independent one.
 
     python benchmarks/scale_out.py --n 2000 --rounds 3 --json benchmarks/results/scale_out.json
 """
@@ -33,13 +36,15 @@ SCANS = [ROOT.parent / "shared" / "data" / "gravityspy",
 CROP = (105, 66, 671, 532)  # Gravity Spy's plot area on an 800x600 scan (left, top, right, bottom)
 
 
-def make_folder(n: int, dest: Path) -> Path:
+def make_folder(n: int, dest: Path, scans: list[Path]) -> Path:
     """``n`` copies of every real 800x600 PNG scan, round-robin, named so that each is a
     single-view sample."""
     from PIL import Image
 
-    sources = [p for root in SCANS for p in sorted(root.rglob("*.png"))
+    sources = [p for root in scans for p in sorted(root.rglob("*.png"))
                if Image.open(p).size == (800, 600)]
+    if not sources:
+        raise SystemExit(f"no 800x600 PNG scans under {', '.join(map(str, scans))}")
     dest.mkdir(parents=True, exist_ok=True)
     for i in range(n):
         shutil.copyfile(sources[i % len(sources)], dest / f"scan{i:06d}.png")
@@ -67,6 +72,29 @@ def decode_bound(files: list[Path], threads: int, decoder: str = "pillow") -> fl
     return len(files) / (time.perf_counter() - start)
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and all its children so far: the Dask
+    workers are child processes of the LocalCluster started here."""
+    import psutil
+
+    me = psutil.Process()
+    total = 0.0
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def timed(run, n: int) -> tuple[float, float]:
+    """(files/s wall clock, CPU ms per file) of ``run()`` over ``n`` files."""
+    cpu = cpu_seconds()
+    rate = run()
+    return rate, 1000 * (cpu_seconds() - cpu) / n
+
+
 def local_rate(predictor, folder: Path, n: int, batch_size: int) -> float:
     start = time.perf_counter()
     done = sum(p.ok for p in predictor.iter_predict([folder], batch_size=batch_size, view="single"))
@@ -74,12 +102,14 @@ def local_rate(predictor, folder: Path, n: int, batch_size: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def dask_rate(predictor, folder: Path, n: int, batch_size: int, client, readers: int) -> float:
+def dask_rate(predictor, folder: Path, n: int, batch_size: int, client, readers: int,
+              files_per_job: int = 256) -> float:
     from zoo.dask_engine import iter_predict
 
     start = time.perf_counter()
     done = sum(p.ok for p in iter_predict(predictor, [folder], client=client, batch_size=batch_size,
-                                          readers=readers, view="single"))
+                                          readers=readers, files_per_job=files_per_job,
+                                          view="single"))
     assert done == n, f"{n - done} files failed"
     return n / (time.perf_counter() - start)
 
@@ -95,6 +125,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--pyspng", action="store_true", help="also the pyspng decode bound")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--scans", type=Path, nargs="+", default=SCANS,
+                        help="folders of real scans to copy")
     args = parser.parse_args()
 
     import logging
@@ -108,25 +140,32 @@ def main() -> None:
     rates: dict[str, list[float]] = {"decode_bound": [], "local": [], "dask": []}
     if args.pyspng:
         rates["decode_bound_pyspng"] = []
+    cpu_ms: dict[str, list[float]] = {k: [] for k in rates}
     load_avg = []
     with tempfile.TemporaryDirectory(prefix="zoo-scale-out-") as tmp, \
             LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
             Client(cluster) as client:
-        folder = make_folder(args.n, Path(tmp) / "scans")
+        folder = make_folder(args.n, Path(tmp) / "scans", args.scans)
         files = sorted(folder.iterdir())
-        warm = make_folder(64, Path(tmp) / "warm")  # loads the sessions on every worker
-        dask_rate(predictor, warm, 64, args.batch_size, client, args.readers)
+        warm = make_folder(64, Path(tmp) / "warm", args.scans)  # loads the sessions on every worker
+        dask_rate(predictor, warm, 64, args.batch_size, client, args.readers, files_per_job=8)
         local_rate(predictor, warm, 64, args.batch_size)
         for _ in range(args.rounds):
             load_avg.append(os.getloadavg()[0])
-            rates["decode_bound"].append(decode_bound(files, args.threads))
-            if args.pyspng:
-                rates["decode_bound_pyspng"].append(decode_bound(files, args.threads, "pyspng"))
-            rates["local"].append(local_rate(predictor, folder, args.n, args.batch_size))
-            rates["dask"].append(dask_rate(predictor, folder, args.n, args.batch_size, client,
-                                           args.readers))
-            print({k: round(v[-1], 1) for k, v in rates.items()}, flush=True)
+            stages = {
+                "decode_bound": lambda: decode_bound(files, args.threads),
+                "decode_bound_pyspng": lambda: decode_bound(files, args.threads, "pyspng"),
+                "local": lambda: local_rate(predictor, folder, args.n, args.batch_size),
+                "dask": lambda: dask_rate(predictor, folder, args.n, args.batch_size, client,
+                                          args.readers),
+            }
+            for name in rates:
+                rate, cpu = timed(stages[name], args.n)
+                rates[name].append(rate)
+                cpu_ms[name].append(cpu)
+            print({k: (round(v[-1], 1), round(cpu_ms[k][-1], 2)) for k, v in rates.items()},
+                  flush=True)
     best = {k: max(v) for k, v in rates.items()}
     record = {
         "benchmark": "scale_out",
@@ -143,6 +182,10 @@ def main() -> None:
                                      zip(rates["local"], rates["decode_bound"], strict=True)],
         "per_round_dask_vs_bound": [round(a / b, 3) for a, b in
                                     zip(rates["dask"], rates["decode_bound"], strict=True)],
+        # load-independent: CPU per file of the bound over CPU per file end to end
+        "cpu_ms_per_file": {k: [round(x, 2) for x in v] for k, v in cpu_ms.items()},
+        "cpu_local_vs_bound": round(min(cpu_ms["decode_bound"]) / min(cpu_ms["local"]), 3),
+        "cpu_dask_vs_bound": round(min(cpu_ms["decode_bound"]) / min(cpu_ms["dask"]), 3),
     }
     print(json.dumps(record, indent=2))
     if args.json:

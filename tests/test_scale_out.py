@@ -43,13 +43,13 @@ def digit_files(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def glitch_files(tmp_path_factory, gravityspy_dir) -> Path:
-    """Real raw scans (4 events x 4 durations: multi-view samples), 60 cropped-size gray
+    """Real raw scans (4 events x 4 durations: multi-view samples), 40 cropped-size gray
     spectrograms (single-view samples), a too-small image and a text file."""
     folder = tmp_path_factory.mktemp("glitch")
     shutil.copytree(gravityspy_dir, folder / "real")
     rng = np.random.default_rng(0)
     (folder / "cropped").mkdir()
-    for i in range(60):
+    for i in range(40):
         image = (rng.random((140, 170)) ** 3 * 255).astype(np.uint8)
         Image.fromarray(image, "L").save(folder / "cropped" / f"spec{i:03d}.png")
     Image.new("L", (10, 10)).save(folder / "cropped" / "tiny.png")
@@ -76,7 +76,7 @@ def test_dask_engine_equals_local_engine(client, request, task, files):
     local = by_key(predictor.predict([folder], top_k=3))
     remote = predictor.predict([folder], top_k=3, engine="dask", client=client)
     assert_same(local, by_key(remote))
-    assert sum(p.ok for p in remote) > 50 and sum(not p.ok for p in remote) >= 2
+    assert sum(p.ok for p in remote) > 40 and sum(not p.ok for p in remote) >= 2
     if task == "glitch":  # both weight sets ran on the workers: 4 multi-view samples
         assert {p.weights for p in remote if p.ok} == {"glitch-singleview", "glitch-multiview"}
 
