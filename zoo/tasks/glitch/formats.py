@@ -378,8 +378,9 @@ def read_gravityspy_h5(path: str | Path, view: str = "single", classes: Sequence
                     for image in views:
                         content.update(image.tobytes())
                     if metadata is not None and gid in metadata and metadata[gid] != label:
-                        raise InputError(metadata_csv, f"id {gid} is labelled {metadata[gid]!r} "
-                                                       f"but the HDF5 file has it under {label}")
+                        raise InputError(metadata_csv or path,
+                                         f"id {gid} is labelled {metadata[gid]!r} but the HDF5 "
+                                         f"file has it under {label}")
                     builders[split].add(gid, ScanRead(tuple(views), DURATIONS, "trainingsetv1d1"),
                                         _label_index(label, classes, positive))
     splits = {name: b.build() for name, b in builders.items()}
