@@ -28,7 +28,8 @@ from zoo.weights import (
 
 SCHEME = "hf://"
 #: the files that ``--weights hf://...`` needs to predict; ``zoo pull`` takes everything
-INFERENCE_FILES = ("*.onnx", "*" + METADATA_SUFFIX)
+INFERENCE_SUFFIXES = (".onnx", METADATA_SUFFIX)
+INFERENCE_FILES = tuple(f"*{suffix}" for suffix in INFERENCE_SUFFIXES)
 CARD_FILE = "README.md"
 
 
@@ -131,7 +132,9 @@ def weight_sets(ref: HubRef, folder: Path) -> list[WeightSet]:
 def resolve(uri: str, task: str) -> WeightSet:
     """The weight set ``hf://ORG/REPO[@REV][/NAME]`` of ``task`` from the Hub cache."""
     ref = parse(uri)
-    sets = [s for s in weight_sets(ref, download(ref)) if s.meta.task == task]
+    patterns = INFERENCE_FILES if not ref.name else tuple(
+        f"{ref.name}{version}{suffix}" for version in ("", ".v*") for suffix in INFERENCE_SUFFIXES)
+    sets = [s for s in weight_sets(ref, download(ref, patterns)) if s.meta.task == task]
     if not sets:
         raise WeightsError(f"{uri}: holds no weights of task {task!r}")
     if len(sets) > 1:
