@@ -156,7 +156,7 @@ def test_folder_of_mixed_forms(tmp_path, scans):
     assert len(every.test) == 4 + 4 + 1 and len(every.train) == 0
     assert every.source["n_events"] == 3
     multi = read_scan_folder(tmp_path, "multiview", fractions=(0, 0, 1))
-    assert len(multi.test) == 2 and multi.source["skipped"] == ["Chirp/chirp-1"]
+    assert len(multi.test) == 2 and multi.source["skipped"] == ["Chirp/chirp-1.jpg"]
 
 
 @pytest.mark.skipif(not FIELD_GUIDE.is_dir(), reason="../shared/data/gravityspy-fieldguide absent")

@@ -147,8 +147,8 @@ class ScanRead:
 
     ``durations`` names each view ("0.5" ... "4.0"): the four frames of an event GIF, the
     duration in a Gravity Spy file name, or None where the file does not say. ``on_map`` is
-    the share of the plot area's pixels on the viridis colour map (NaN for gray input), input
-    evidence for :mod:`zoo.ood`.
+    the share of the plot area's pixels on the viridis colour map (NaN for gray input): how
+    faithfully the file kept the colours (1.0 for a PNG; JPEG and GIF palettes lower it).
     """
 
     views: tuple[np.ndarray, ...]
@@ -478,7 +478,7 @@ def group_scans(paths: Iterable[Path], root: Path,
             raise InputError(path, f"folder {label!r} is not a Gravity Spy class "
                                    f"(expected <Class>/<scan files>)")
         name = parse_scan_name(path)
-        key = f"{name.ifo}_{name.gid}" if name else path.stem
+        key = f"{name.ifo}_{name.gid}" if name else path.name
         groups.setdefault((split, label, key), {})[name.duration if name else None] = path
     return groups
 
