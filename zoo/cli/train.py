@@ -90,7 +90,9 @@ def train(
 def evaluate(
     ctx: typer.Context,
     task: str = typer.Argument(...),
-    weights: str = typer.Option("default", "--weights", "-w", help="Run folder, .onnx file or shipped name."),
+    weights: str = typer.Option("default", "--weights", "-w",
+                                help="Name (shipped or in $ZOO_HOME), .onnx file, run folder, or "
+                                     "hf://ORG/REPO@REV/NAME (@REV, /NAME optional)."),
     arch: str | None = typer.Option(None, "--arch"),
     data: str | None = typer.Option(None, "--data", "-d", help="Data file; default: the built-in source."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Folder for the report and plots."),
