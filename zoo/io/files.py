@@ -13,10 +13,12 @@ it is not a regular file.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import glob
 import os
+import signal
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -211,14 +213,17 @@ class AtomicOutput:
                                "file (refusing to replace it)")
             self.mode = stat.S_IMODE(info.st_mode)
         folder = self.target.parent
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp",
-                                       dir=folder)
-        except OSError as exc:
-            raise ZooError(f"{self.requested}: cannot write the output in {folder} "
-                           f"({exc.strerror})") from None
-        self.tmp: Path | None = Path(tmp)
+        # SIGTERM/Ctrl-C wait until the temporary file is registered for removal at exit
+        with _signals_deferred():
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp",
+                                           dir=folder)
+            except OSError as exc:
+                raise ZooError(f"{self.requested}: cannot write the output in {folder} "
+                               f"({exc.strerror})") from None
+            self.tmp: Path | None = Path(tmp)
+            _UNFINISHED.add(self.tmp)
         self.fh: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline=newline)
 
     def write(self, text: str) -> None:
@@ -243,6 +248,7 @@ class AtomicOutput:
             self.discard()
             raise ZooError(f"{self.requested}: writing the output failed ({exc.strerror})") \
                 from None
+        _UNFINISHED.discard(self.tmp)
         self.tmp = None
 
     def discard(self) -> None:
@@ -252,6 +258,7 @@ class AtomicOutput:
         with contextlib.suppress(OSError):
             self.fh.close()
         self.tmp.unlink(missing_ok=True)
+        _UNFINISHED.discard(self.tmp)
         self.tmp = None
 
     def __enter__(self) -> AtomicOutput:
@@ -262,6 +269,32 @@ class AtomicOutput:
             self.commit()
         else:
             self.discard()
+
+
+#: temporary files not yet committed or discarded: removed at exit, whatever ended the run
+_UNFINISHED: set[Path] = set()
+
+
+@atexit.register
+def _remove_unfinished() -> None:
+    for tmp in list(_UNFINISHED):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGTERM and SIGINT back (in this thread) for the duration of the block."""
+    held = {signal.SIGTERM, signal.SIGINT}
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, OSError, ValueError):  # no pthread_sigmask on this platform
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _umask() -> int:
