@@ -97,7 +97,7 @@ def image_cases(good: Path) -> dict:
 def digits_cases(good: Path) -> dict:
     return {**generic_cases(".png"), **image_cases(good),
             "wrong-size": lambda f: gray_image(f, "big28.png", (28, 28)),
-            "huge-12000px": lambda f: gray_image(f, "huge12k.png", (12_000, 12_000)),
+            "huge-12000px": lambda f: png_with_size(f, "huge12k.png", 12_000, 12_000),
             "cmyk-mode": lambda f: _cmyk(f)}
 
 

@@ -176,7 +176,7 @@ def test_a_full_disk_is_one_line_and_the_old_output_stays(tmp_path, digits, fmt)
 @pytest.mark.parametrize("sig", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)],
                          ids=["SIGTERM", "SIGINT"])
 def test_a_signal_stops_the_run_cleanly_and_leaves_no_temporary(tmp_path, digits, sig):
-    many = many_digits(tmp_path / "in", 4000, digits)
+    many = many_digits(tmp_path / "in", 1500, digits)
     out = tmp_path / "out.json"
     out.write_text(OLD)
     proc = subprocess.Popen([*ZOO, "predict", "digits", str(many), "-f", "json", "-o", str(out)],
