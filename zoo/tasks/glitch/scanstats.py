@@ -62,12 +62,54 @@ def summary(stats: list[dict[str, float]]) -> str:
     return f"{band} | {med['extent_s']:.2f} | {med['peak']:.1f} | {med['saturated']:.3f}"
 
 
+def contact_sheet(real: Path, classes: list[str], path: Path, n_sim: int = 3, seed: int = 0,
+                  shrink: int = 2) -> Path:
+    """A PNG with one row per class: its real 1.0 s views (left, after the reader) and
+    ``n_sim`` simulated 1.0 s scans (right), in viridis, each tile shrunk by ``shrink``."""
+    from PIL import Image, ImageDraw
+
+    from zoo.tasks.glitch.formats import read_scan
+
+    rgb, _ = omega.colour_tables()
+    rows_h, cols_w = constants.IMAGE_SHAPE[0] // shrink, constants.IMAGE_SHAPE[1] // shrink
+    label_w, gap, n_real = 120, 3, 2
+    sheet = Image.new("RGB", (label_w + (n_real + n_sim) * (cols_w + gap) + gap,
+                              len(classes) * (rows_h + gap) + 16), "white")
+    draw = ImageDraw.Draw(sheet)
+    draw.text((label_w, 2), "field guide (1.0 s)", fill="black")
+    draw.text((label_w + n_real * (cols_w + gap) + gap, 2), "simulated (1.0 s)", fill="black")
+    for r, label in enumerate(classes):
+        views = []
+        for file in sorted((real / label).glob("*"))[:n_real]:
+            scan = read_scan(file)
+            views.append(scan.view("1.0") if scan.view("1.0") is not None else scan.views[0])
+        views += [None] * (n_real - len(views))
+        seqs = np.random.SeedSequence([seed, constants.CLASSES.index(label)]).spawn(n_sim)
+        views += [simulator.simulate_sample(label, np.random.default_rng(q))["1.0"] for q in seqs]
+        y = 16 + r * (rows_h + gap)
+        draw.text((4, y + rows_h // 2 - 6), label, fill="black")
+        for c, view in enumerate(views):
+            if view is None:
+                continue
+            tile = Image.fromarray(rgb[omega.energy_index(simulator.gray_to_energy(view))])
+            sheet.paste(tile.resize((cols_w, rows_h), Image.BILINEAR),
+                        (label_w + c * (cols_w + gap) + (gap if c >= n_real else 0), y))
+    # viridis, white and black text fit a 256-colour palette: a third of the RGB file's size
+    sheet.convert("P", palette=Image.Palette.ADAPTIVE, colors=256).save(path, optimize=True)
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real", type=Path, default=FIELD_GUIDE)
     parser.add_argument("--n", type=int, default=6, help="simulated scans per class")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sheet", type=Path, nargs="*", default=[],
+                        help="also draw contact sheets: PNG paths, the classes split among them")
     args = parser.parse_args()
+    parts = np.array_split(np.array(constants.CLASSES), max(1, len(args.sheet)))
+    for classes, path in zip(parts, args.sheet, strict=False):
+        contact_sheet(args.real, [str(c) for c in classes], path, seed=args.seed)
     print("| class | sim band (Hz) | sim extent (s) | sim peak | sim saturated "
           "| real band (Hz) | real extent (s) | real peak | real saturated |")
     print("|---|---|---|---|---|---|---|---|---|")
