@@ -14,7 +14,7 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from rich.console import Console
 from rich.table import Table
@@ -149,7 +149,7 @@ class Sink:
         elif self.compact_widths is None and self.rows:
             table = self.table()
             if self.file is not None:  # through _Writes: a failed write is one line
-                Console(file=_Writes(self), width=200).print(table)
+                Console(file=cast(IO[str], _Writes(self)), width=200).print(table)
             else:
                 self.console.print(table)
         if self.file is not None:
