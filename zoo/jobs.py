@@ -70,7 +70,8 @@ class JobSettings:
 
     top_k: int = 1
     batch_size: int = 64
-    readers: int = 2
+    #: file-decoding threads per job (None: the predictor's default for this machine)
+    readers: int | None = 2
     options: dict[str, Any] = field(default_factory=dict)
 
 

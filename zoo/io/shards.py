@@ -90,7 +90,8 @@ class ShardFolder:
 
 def prediction_rows(predictions: Iterable[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Predictions -> (rows of successes, rows of ``key`` + ``error``)."""
-    ok, failed = [], []
+    ok: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
     for pred in predictions:
         (ok if pred.ok else failed).append(pred.to_dict())
     return ok, failed
