@@ -121,6 +121,21 @@ def test_a_resume_with_other_settings_is_refused(tmp_path):
     assert resumed.resumed_from == 2 and resumed.meta.extra["epochs_run"] == 4
 
 
+def test_early_stopping_state_survives_an_interruption(tmp_path):
+    from zoo.run_folder import read_history
+
+    with pytest.raises(KeyboardInterrupt):
+        _fit(tmp_path, recipe_overrides={"epochs": 4, "early_stopping_patience": 3},
+             extra_callbacks=[Interrupt()])
+    state = json.loads((tmp_path / "checkpoint" / "early_stopping.json").read_text())
+    val_loss = read_history(tmp_path / "history.csv")["val_loss"]
+    assert len(val_loss) == 2 and state["best"] == pytest.approx(min(val_loss))
+    assert state["best_epoch"] == int(np.argmin(val_loss))
+    assert (tmp_path / "checkpoint" / "early_stopping_best.npz").exists()
+    resumed = _fit(tmp_path, recipe_overrides={"epochs": 4, "early_stopping_patience": 3})
+    assert resumed.resumed_from == 2 and not (tmp_path / "checkpoint").exists()
+
+
 def test_bad_data_leaves_no_run_folder(tmp_path):
     with pytest.raises(ZooError):
         _fit(tmp_path / "run", data=str(tmp_path / "nothing.npz"))

@@ -126,6 +126,8 @@ class RunFolder:
             raise ZooError(f"{self.path}: holds an interrupted run with other settings "
                            f"({', '.join(changed)}); resume it with the same options, "
                            "pass --force to start over, or another --out")
+        if not self.initial_epoch:  # a fresh start: no state of an epoch-less attempt survives
+            shutil.rmtree(self.path / CHECKPOINT, ignore_errors=True)
         trim_history(self.path / HISTORY, self.initial_epoch)
         atomic_write_text(self.path / SETTINGS, json.dumps(self.settings, indent=2) + "\n")
 

@@ -184,20 +184,23 @@ class Trained:
 
 def train_model(task: Task, spec: Architecture, recipe: Recipe, data: Dataset,
                 hparams: Mapping[str, Any], *, callbacks: list[Any] | None = None,
-                seed: int | None = None) -> Trained:
+                seed: int | None = None, checkpoint: Path | None = None) -> Trained:
     """Build ``spec`` with ``hparams`` and fit it on ``data`` by ``recipe``.
 
-    ``callbacks`` run first (a run folder's checkpoint and log, progress); then the recipe's
-    own (NaN guard, early stopping with the best weights restored, plateau schedule) and the
-    task's. A task callback with a ``weights_metadata`` dict (glitch-chirp's validation
-    threshold) hands it to :attr:`Trained.metadata`: tasks hold no state between runs.
+    The recipe's own callbacks run first (NaN guard, early stopping with the best weights
+    restored, plateau schedule), then the task's, then ``callbacks`` (a run folder's log and
+    checkpoint, progress), so that a checkpoint never holds an epoch the others missed.
+    A task callback with a ``weights_metadata`` dict (glitch-chirp's validation threshold)
+    hands it to :attr:`Trained.metadata`: tasks hold no state between runs.
+    With ``checkpoint`` (a run folder's) early stopping keeps its state there, so that a
+    resumed run stops, and restores the best weights, as an uninterrupted one would.
     """
     keras = require_keras()
     keras.utils.clear_session()
     keras.utils.set_random_seed(recipe.seed if seed is None else seed)
     model = build_compiled(task, spec, recipe, data, {**spec.defaults, **dict(hparams)})
     task_callbacks = task.callbacks(data, recipe)
-    every = [*(callbacks or []), *recipe_callbacks(recipe), *task_callbacks]
+    every = [*recipe_callbacks(recipe, checkpoint), *task_callbacks, *(callbacks or [])]
 
     train, val = data.train, data.validation
     if "balance" in recipe.augmentation:
@@ -222,19 +225,57 @@ def train_model(task: Task, spec: Architecture, recipe: Recipe, data: Dataset,
                    metadata)
 
 
-def recipe_callbacks(recipe: Recipe) -> list[Any]:
+def recipe_callbacks(recipe: Recipe, checkpoint: Path | None = None) -> list[Any]:
     """What the recipe asks of every fit: stop on NaN, early stopping, plateau schedule."""
     keras = require_keras()
     callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
     if recipe.early_stopping_patience:
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor=recipe.monitor, mode=monitor_mode(recipe.monitor),
-            patience=recipe.early_stopping_patience, restore_best_weights=True))
+        stopping = keras.callbacks.EarlyStopping if checkpoint is None else \
+            resumable_early_stopping(checkpoint)
+        callbacks.append(stopping(monitor=recipe.monitor, mode=monitor_mode(recipe.monitor),
+                                  patience=recipe.early_stopping_patience,
+                                  restore_best_weights=True))
     if recipe.lr_schedule == "plateau":
         patience = max(2, (recipe.early_stopping_patience or 6) // 3)
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=recipe.monitor, factor=0.5,
                                                            patience=patience))
     return callbacks
+
+
+def resumable_early_stopping(folder: Path) -> Any:
+    """An ``EarlyStopping`` class keeping its state in ``folder`` (a run's checkpoint) after
+    every epoch - best value, epochs without gain, best weights - and taking it back when
+    training starts again, so that an interruption changes neither when the run stops nor
+    which weights it ends with. Keras removes the folder when training ends."""
+    keras = require_keras()
+    state_file, weights_file = folder / "early_stopping.json", folder / "early_stopping_best.npz"
+
+    class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+        def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+            super().on_train_begin(logs)
+            try:
+                state = json.loads(state_file.read_text())
+            except (OSError, ValueError):
+                return
+            self.wait, self.best, self.best_epoch = state["wait"], state["best"], state["best_epoch"]
+            if weights_file.exists():
+                with np.load(weights_file) as saved:
+                    self.best_weights = [saved[f"w{i}"] for i in range(len(saved.files))]
+
+        def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+            best_before = self.best_epoch
+            super().on_epoch_end(epoch, logs)
+            folder.mkdir(parents=True, exist_ok=True)
+            if self.best_weights is not None and (self.best_epoch != best_before
+                                                  or not weights_file.exists()):
+                staged = folder / ".early_stopping_best.tmp.npz"
+                np.savez(staged, **{f"w{i}": w for i, w in enumerate(self.best_weights)})
+                os.replace(staged, weights_file)
+            best = None if self.best is None else float(self.best)
+            atomic_write_text(state_file, json.dumps({"wait": self.wait, "best": best,
+                                                      "best_epoch": self.best_epoch}))
+
+    return ResumableEarlyStopping
 
 
 @dataclass
@@ -271,12 +312,13 @@ def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None =
     with RunFolder(out, settings, force) as folder:
         dataset = dataset or task.load_data(data, recipe.seed, **options)
         steps = int(np.ceil(len(dataset.train) / recipe.batch_size))
-        callbacks: list[Any] = [keras.callbacks.BackupAndRestore(str(folder.path / CHECKPOINT)),
-                                keras.callbacks.CSVLogger(str(folder.path / HISTORY), append=True),
+        callbacks: list[Any] = [keras.callbacks.CSVLogger(str(folder.path / HISTORY), append=True),
+                                keras.callbacks.BackupAndRestore(str(folder.path / CHECKPOINT)),
                                 *(extra_callbacks or [])]
         if progress:
             callbacks.append(rich_progress_callback(recipe.epochs, steps))
-        trained = train_model(task, spec, recipe, dataset, params, callbacks=callbacks)
+        trained = train_model(task, spec, recipe, dataset, params, callbacks=callbacks,
+                              checkpoint=folder.path / CHECKPOINT)
         history = folder.history() or trained.history
         result = finish_run(task, spec.name, trained.model, dataset, recipe, folder.path,
                             name or f"{task.name}-{spec.name}", command, history, params,
