@@ -35,7 +35,7 @@ from zoo.registry import Architecture, get_architecture, get_task
 from zoo.reports import history_plot
 from zoo.run_folder import CHECKPOINT, HISTORY, RunFolder
 from zoo.task import Dataset, Recipe, Split, Task
-from zoo.weights import WeightsMeta, graph_outputs, sha256_file
+from zoo.weights import KERAS_WEIGHTS_SUFFIX, WeightsMeta, graph_outputs, sha256_file
 
 
 def require_keras() -> Any:
@@ -184,7 +184,8 @@ class Trained:
 
 def train_model(task: Task, spec: Architecture, recipe: Recipe, data: Dataset,
                 hparams: Mapping[str, Any], *, callbacks: list[Any] | None = None,
-                seed: int | None = None, checkpoint: Path | None = None) -> Trained:
+                seed: int | None = None, checkpoint: Path | None = None,
+                init: Path | None = None) -> Trained:
     """Build ``spec`` with ``hparams`` and fit it on ``data`` by ``recipe``.
 
     The recipe's own callbacks run first (NaN guard, early stopping with the best weights
@@ -194,11 +195,15 @@ def train_model(task: Task, spec: Architecture, recipe: Recipe, data: Dataset,
     hands it to :attr:`Trained.metadata`: tasks hold no state between runs.
     With ``checkpoint`` (a run folder's) early stopping keeps its state there, so that a
     resumed run stops, and restores the best weights, as an uninterrupted one would.
+    With ``init`` (Keras weights, see :func:`initial_weights`) training starts from them:
+    fine-tuning.
     """
     keras = require_keras()
     keras.utils.clear_session()
     keras.utils.set_random_seed(recipe.seed if seed is None else seed)
     model = build_compiled(task, spec, recipe, data, {**spec.defaults, **dict(hparams)})
+    if init is not None:
+        model.load_weights(init)
     task_callbacks = task.callbacks(data, recipe)
     every = [*recipe_callbacks(recipe, checkpoint), *task_callbacks, *(callbacks or [])]
 
@@ -292,12 +297,15 @@ def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None =
         recipe_overrides: Mapping[str, Any] | None = None, hparams: Mapping[str, Any] | None = None,
         data_options: Mapping[str, Any] | None = None, command: str = "", name: str | None = None,
         progress: bool = True, dataset: Dataset | None = None,
-        extra_callbacks: list[Any] | None = None, force: bool = False) -> RunResult:
+        extra_callbacks: list[Any] | None = None, force: bool = False,
+        init: str | None = None) -> RunResult:
     """Train ``task``/``arch`` by its recipe (with overrides) and write a complete run folder.
 
     Every override is checked before anything starts. The folder ``out`` is locked for the
     run; an interrupted run in it resumes (with the same settings only), a finished one is
-    kept unless ``force``.
+    kept unless ``force``. ``init`` fine-tunes: training starts from those weights (a weight
+    set's name, a run folder or a ``.weights.h5`` file; :func:`initial_weights`), which the
+    metadata's ``fine_tuning`` section records.
     """
     task = get_task(task_name)
     spec = get_architecture(task_name, arch)
@@ -306,8 +314,9 @@ def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None =
     recipe = checked.recipe
     params = {**spec.defaults, **checked.hparams}
     options = {**task.data_options_for(spec.name), **checked.data_options}
+    start, fine_tuning = initial_weights(task.name, spec.name, init) if init else (None, None)
     settings = {"task": task.name, "arch": spec.name, "recipe": recipe.to_dict(),
-                "hparams": params, "data": data, "data_options": options}
+                "hparams": params, "data": data, "data_options": options, "init": fine_tuning}
 
     with RunFolder(out, settings, force) as folder:
         dataset = dataset or task.load_data(data, recipe.seed, **options)
@@ -318,13 +327,40 @@ def fit(task_name: str, arch: str | None, out: str | Path, *, data: str | None =
         if progress:
             callbacks.append(rich_progress_callback(recipe.epochs, steps))
         trained = train_model(task, spec, recipe, dataset, params, callbacks=callbacks,
-                              checkpoint=folder.path / CHECKPOINT)
+                              checkpoint=folder.path / CHECKPOINT, init=start)
         history = folder.history() or trained.history
+        extra = {**trained.metadata, **({"fine_tuning": fine_tuning} if fine_tuning else {})}
         result = finish_run(task, spec.name, trained.model, dataset, recipe, folder.path,
-                            name or f"{task.name}-{spec.name}", command, history, params,
-                            trained.metadata)
+                            name or f"{task.name}-{spec.name}", command, history, params, extra)
         result.resumed_from = folder.initial_epoch
         return result
+
+
+def initial_weights(task: str, arch: str, init: str) -> tuple[Path, dict[str, Any]]:
+    """Keras weights to fine-tune from, and the ``fine_tuning`` record of where they came from.
+
+    ``init``: a ``.weights.h5`` file, a run folder (its ``model.keras``), or a weight set's name
+    or tag whose ``.weights.h5`` ships beside its ONNX file. The architecture must be the one
+    being trained: Keras loads weights by layer, so another one cannot take them.
+    """
+    from zoo.errors import WeightsError
+    from zoo.weights import resolve
+
+    path = Path(init)
+    if path.name.endswith(KERAS_WEIGHTS_SUFFIX) and path.is_file():
+        return path, {"from": str(path), "sha256": sha256_file(path)}
+    weights = resolve(task, init)
+    if weights.meta.arch != arch:
+        raise WeightsError(f"--init {init}: weights of architecture {weights.meta.arch!r}, "
+                           f"not {arch!r} (pass --arch {weights.meta.arch})")
+    source = weights.keras_weights
+    if source is None and (weights.onnx.parent / "model.keras").is_file():
+        source = weights.onnx.parent / "model.keras"  # a run folder
+    if source is None:
+        raise WeightsError(f"--init {init}: {weights.tag} ships no Keras weights "
+                           f"({weights.onnx.stem}{KERAS_WEIGHTS_SUFFIX}) to fine-tune from")
+    return source, {"from": weights.tag, "sha256": weights.meta.sha256,
+                    "keras_weights_sha256": sha256_file(source)}
 
 
 def task_loss(task: Task, recipe: Recipe) -> Any:

@@ -60,6 +60,9 @@ def train(
     force: bool = typer.Option(False, "--force",
                                help="Retrain from scratch into a folder holding a finished or "
                                     "interrupted run (its model, history and checkpoint go)."),
+    init: str | None = typer.Option(None, "--init",
+                                    help="Fine-tune: start from these weights (a weight-set name "
+                                         "with Keras weights, a run folder or a .weights.h5)."),
 ) -> None:
     """Train by the task's recipe and write a run folder (model, ONNX, metadata, reports).
 
@@ -77,7 +80,8 @@ def train(
     out = out or Path("runs") / f"{task}-{architecture.name}"
     console.print(f"training [bold]{task}[/] / [bold]{architecture.name}[/] -> {escape(str(out))}")
     result = fit(task, architecture.name, out, data=data, recipe_overrides=overrides, hparams=hparams,
-                 data_options=data_options, command=invoked_command(), name=name, force=force)
+                 data_options=data_options, command=invoked_command(), name=name, force=force,
+                 init=init)
     if result.resumed_from:
         console.print(f"resumed after epoch {result.resumed_from}; the history holds every epoch")
     console.print(metrics_table(f"{spec.name} held-out test split",
