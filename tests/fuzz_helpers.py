@@ -48,7 +48,11 @@ class Run:
         return [line for line in self.stderr.splitlines() if line.startswith("error: ")]
 
     def lines_naming(self, path: str | Path) -> list[str]:
-        return [line for line in self.error_lines if line.startswith(f"error: {path}")]
+        """Error lines naming ``path`` as the terminal shows it (control characters escaped)."""
+        from zoo.cli.common import printable
+
+        shown = printable(str(path))
+        return [line for line in self.error_lines if line.startswith(f"error: {shown}")]
 
 
 def quiet_env(home: Path | None = None) -> dict[str, str]:
@@ -192,6 +196,13 @@ def truncated(source: Path, folder: Path, name: str) -> Path:
     return path
 
 
+def control_chars_in_name(folder: Path, suffix: str = ".dat") -> Path:
+    """A bad file whose name holds a newline and an ANSI escape: its error is still one line."""
+    path = folder / f"bad\nline\x1b[31m{suffix}"
+    path.write_text("not what the reader expects")
+    return path
+
+
 def generic_cases(suffix: str) -> dict[str, Case]:
     """The path-level cases, named with the task's own file suffix."""
     cases: dict[str, Case] = {
@@ -205,6 +216,7 @@ def generic_cases(suffix: str) -> dict[str, Case]:
         "empty-folder": empty_folder,
         "glob-no-match": glob_no_match,
         "text-as-file": lambda f: text_file(f, suffix),
+        "control-chars-in-name": lambda f: control_chars_in_name(f, suffix),
     }
     if IS_ROOT:
         cases["char-device"] = lambda f: char_device(f, suffix)

@@ -76,8 +76,10 @@ def cluster_fits(folder: Path, stem: str, shape: tuple[int, ...] = (50, 50, 10),
 
 
 def markup_named(make, folder: Path) -> list[Path]:
-    """Good files whose names hold Rich markup: ``[red]`` and a ``[/]`` across folders."""
-    return [make(folder, "[red]x[bold]"), make(folder / "a[", "]b")]
+    """Good files with hostile names: Rich markup (``[red]``, a ``[/]`` across folders) and
+    bytes that are not UTF-8."""
+    return [make(folder, "[red]x[bold]"), make(folder / "a[", "]b"),
+            make(folder, b"\xff\xfe-not-utf8".decode("utf-8", "surrogateescape"))]
 
 
 # ---- bad files per task ---------------------------------------------------------------------

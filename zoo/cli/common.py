@@ -47,9 +47,26 @@ class Terminated(BaseException):
     """SIGTERM, raised in the main thread so that every ``finally`` and ``with`` cleans up."""
 
 
+#: control characters a file name may hold, shown escaped so that an error stays one line
+#: and cannot move the cursor or recolour the terminal
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)} | {
+    0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\x1b``): one line, no effects."""
+    return text.translate(_CONTROLS)
+
+
+def one_line(text: str) -> str:
+    """``text`` ready for a Rich console: :func:`printable`, and markup shown literally."""
+    return escape(printable(text))
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``message`` as one red line, literally (file names may hold ``[red]``), and exit."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {one_line(message)}", highlight=False,
+                      soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -125,15 +125,18 @@ class Sink:
 
     def _write_compact(self, row: dict[str, Any]) -> None:
         assert self.columns is not None and self.compact_widths is not None
-        cells = [_fmt(row.get(c, "")).ljust(w)
+        cells = [_fmt(row.get(c, "")).translate(_ONE_LINE).ljust(w)
                  for c, w in zip(self.columns, self.compact_widths, strict=True)]
         self._write("  ".join(cells).rstrip() + "\n")
 
     def _write(self, text: str) -> None:
         if self.file is not None:
             self.file.write(text)
-        else:
+            return
+        try:
             self.fh.write(text)
+        except UnicodeEncodeError:  # a file name that is not UTF-8, on a strict terminal
+            self.fh.write(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
 
     # ---- end -----------------------------------------------------------------------------
     def close(self) -> bool:
@@ -185,6 +188,10 @@ class _Writes:
 
     def flush(self) -> None:
         """Nothing to do: the atomic file is flushed once, on commit."""
+
+
+#: a compact-table cell stays on its line whatever a file name holds
+_ONE_LINE = {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:

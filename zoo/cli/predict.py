@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -25,7 +24,14 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from zoo.cli.common import command_flags, err_console, fail, friendly_errors, typed_options
+from zoo.cli.common import (
+    command_flags,
+    err_console,
+    fail,
+    friendly_errors,
+    one_line,
+    typed_options,
+)
 from zoo.cli.output import Sink, checked
 from zoo.dask_engine import cluster_client
 from zoo.dask_engine import iter_predict as dask_predict
@@ -191,13 +197,13 @@ def predict(
         fail("no input: " + ", ".join(files or [str(manifest)]) + " named no files")
     if failed:
         kept = "" if written or output is None else f"; {output} left as it was"
-        err_console.print(escape(f"{failed} of {failed + sink.ok} samples failed{kept}"),
+        err_console.print(one_line(f"{failed} of {failed + sink.ok} samples failed{kept}"),
                           highlight=False, soft_wrap=True)
         raise typer.Exit(1)
 
 
 def print_error(line: str) -> None:
-    err_console.print(f"[red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    err_console.print(f"[red]error:[/] {one_line(line)}", highlight=False, soft_wrap=True)
 
 
 class RateColumn(ProgressColumn):

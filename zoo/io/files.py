@@ -224,7 +224,9 @@ class AtomicOutput:
                                f"({exc.strerror})") from None
             self.tmp: Path | None = Path(tmp)
             _UNFINISHED.add(self.tmp)
-        self.fh: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline=newline)
+        # surrogateescape: a file name that is not UTF-8 is written back as its own bytes
+        self.fh: IO[str] = os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape",
+                                     newline=newline)
 
     def write(self, text: str) -> None:
         try:
