@@ -93,6 +93,25 @@ def test_a_folder_being_written_is_refused_and_unlocked_afterwards(tmp_path):
     assert run.meta.extra["epochs_run"] == 2 and not (tmp_path / ".lock").exists()
 
 
+def test_a_second_training_into_a_busy_folder_fails_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from zoo.run_folder import RunFolder\n"
+         f"with RunFolder({str(tmp_path)!r}, {{}}):\n print('locked', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        result = invoke("train", "digits", "--arch", "dense", "--epochs", "1", "--out", str(tmp_path))
+        errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+        assert result.exit_code == 1 and len(errors) == 1 and "Traceback" not in result.output
+        assert f"another run is writing to this folder (pid {holder.pid})" in result.output
+    finally:
+        holder.communicate("", timeout=60)
+    assert holder.returncode == 0 and not (tmp_path / ".lock").exists()
+
+
 def test_a_finished_run_is_kept_unless_forced(tmp_path):
     first = _fit(tmp_path)
     with pytest.raises(ZooError, match="finished run; pass --force"):
@@ -198,3 +217,18 @@ def test_chirp_threshold_goes_to_the_callback_not_the_task():
     assert 0 < threshold["raw_threshold"] < 1 and threshold["chosen_on"].startswith("validation")
     assert not hasattr(GlitchChirp, "last_threshold")
     assert threshold_callback(Split({"image": x}, x[:, 0])).weights_metadata == {}
+
+
+def test_eval_reports_the_threshold_recorded_in_the_weights(tmp_path):
+    import shutil
+
+    import zoo
+    from zoo.weights import resolve
+
+    shipped = resolve("digits", "digits-dense")
+    shutil.copy(shipped.onnx, tmp_path / "digits-dense.onnx")
+    meta = json.loads(shipped.onnx.with_suffix(".json").read_text())
+    meta["threshold"] = {"raw_threshold": 0.3, "chosen_on": "validation (max F1)"}
+    (tmp_path / "digits-dense.json").write_text(json.dumps(meta))
+    report = zoo.evaluate("digits", tmp_path / "digits-dense.onnx")
+    assert report["metrics"]["threshold"] == meta["threshold"]

@@ -61,7 +61,7 @@ def kfold(task_name: str, arch: str | None = None, k: int = 4, out: str | Path |
         raise ZooError(f"--k must be between 2 and the {len(pool)} training samples, got {k}")
     metric = metric or (recipe.metrics[0] if recipe.metrics else "loss")
     key = f"val_{metric}"
-    folds = []
+    folds: list[dict[str, Any]] = []
     for i, val_idx in enumerate(np.array_split(np.arange(len(pool)), k)):
         train_idx = np.setdiff1d(np.arange(len(pool)), val_idx)
         fold_data = Dataset(take(pool, train_idx), take(pool, val_idx), dataset.test,

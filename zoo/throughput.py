@@ -324,6 +324,7 @@ class Workload:
 
         self.spec = get_task(task)
         self.trained = True
+        self.ref: WeightsRef | None
         try:
             self.ref = resolve(task, weights, arch, self.spec.default_weights)
             self.ref.verify()
