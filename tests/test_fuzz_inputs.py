@@ -136,6 +136,15 @@ def jet_cases(good: Path) -> dict:
                               chunks=(1, 33, 33, 2))
         return f / "declares.h5"
 
+    def ten_million_one_chunk(f: Path) -> Path:
+        import h5py
+
+        with h5py.File(f / "sparse.h5", "w") as h5:
+            data = h5.create_dataset("images", shape=(10_000_000, 33, 33, 2), dtype="f4",
+                                     chunks=(64, 33, 33, 2), compression="gzip")
+            data[:64] = np.random.default_rng(0).random((64, 33, 33, 2))
+        return f / "sparse.h5"
+
     def truncated_npz(f: Path) -> Path:
         np.savez(f / "full.npz", images=np.zeros((50, 33, 33, 2), np.float32))
         return truncated(f / "full.npz", f, "half.npz")
@@ -152,6 +161,7 @@ def jet_cases(good: Path) -> dict:
             "h5-images-group": group, "h5-images-scalar": scalar,
             "h5-3-channels-40-jets": _three_channels,
             "h5-declares-10M-jets": ten_million,
+            "h5-10M-jets-one-chunk-stored": ten_million_one_chunk,
             "h5-text": lambda f: text_file(f, ".hdf5"),
             "npz-truncated": truncated_npz,
             "npz-object-array": lambda f: npz_object_array(f, "objects.npz"),
@@ -423,3 +433,12 @@ def test_unreadable_inputs_are_one_line_each_for_any_user(tmp_path, monkeypatch,
     assert len(run.lines_naming(locked)) == 1, run.stderr
     assert "permission denied" in run.lines_naming(locked)[0]
     assert [r for r in json.loads(run.stdout) if r["key"] == str(good) and "label" in r]
+
+
+def test_16_bit_images_are_scaled_by_full_scale_not_their_own_maximum(tmp_path):
+    from zoo.io.images import open_image, to_gray
+
+    values = np.full((8, 8), 30_000, np.uint16)
+    Image.fromarray(values).save(tmp_path / "deep.png")
+    gray = to_gray(open_image(tmp_path / "deep.png"))
+    assert np.allclose(gray, 30_000 / 65_535)
