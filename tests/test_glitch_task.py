@@ -243,6 +243,7 @@ def test_multiview_training_gets_mosaic_data(tmp_path):
                  recipe_overrides={"epochs": 1, "batch_size": 8}, progress=False)
     assert result.meta.data_source["options"]["view"] == "multiview"
     assert result.metrics["chirps_found"].endswith("/3") and "threshold" in result.metrics
+    assert result.meta.threshold == result.metrics["threshold"]  # kept in the weights' metadata
 
 
 def test_predict_real_scans_with_shipped_weights(gravityspy_dir):

@@ -55,6 +55,14 @@ def test_every_training_command_checks_its_extra_options(tmp_path, args):
     assert not (tmp_path / "out").exists()
 
 
+def test_tune_refuses_to_train_its_best_trial_over_a_finished_run(tmp_path):
+    (tmp_path / "best").mkdir()
+    (tmp_path / "best" / "model.json").write_text("{}")
+    result = invoke("tune", "jet-quench", "--arch", "cnn", "--train-best", "--out", str(tmp_path))
+    assert result.exit_code == 1 and "holds a finished run" in result.output
+    assert not (tmp_path / "tune.json").exists()
+
+
 def test_overrides_are_converted_to_the_types_they_target():
     task = get_task("jet-quench")
     checked = check(task, get_architecture("jet-quench", "cnn"), {"epochs": "3"},

@@ -11,8 +11,11 @@ import typer
 from rich.table import Table
 
 from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, split_train_args
+from zoo.errors import ZooError
 from zoo.io.files import atomic_write_text
-from zoo.registry import get_architecture
+from zoo.overrides import check as check_overrides
+from zoo.overrides import unknown
+from zoo.registry import get_architecture, get_task
 
 
 def trials_table(result: Any) -> Table:
@@ -49,19 +52,21 @@ def tune(
 ) -> None:
     """Search hyper-parameters with Optuna, maximising the task's validation metric.
 
-    Extra --data-NAME value pairs are data options (e.g. --data-n-jets 5000).
+    Extra --data-NAME value pairs are data options (e.g. --data-n-jets 5000), other --field
+    value pairs recipe overrides, as for `zoo train`; each is checked before trials start.
     """
     from zoo.tuning import tune as run_tune
 
     architecture = get_architecture(task, arch)
     overrides, hparams, options = split_train_args(ctx.args)
-    unknown = [*overrides, *(f"hp_{k}" for k in hparams)]
-    if unknown:
-        from zoo.errors import ZooError
-
-        raise ZooError(f"unknown option(s) {', '.join('--' + k for k in unknown)}; "
-                       "only --data-NAME value pairs are passed through")
+    if hparams:  # the search space sets them
+        raise unknown("option of zoo tune", f"hp_{next(iter(hparams))}",
+                      [p.name for p in ctx.command.params if p.name and p.name != "task"])
+    check_overrides(get_task(task), architecture, overrides, data_options=options)
     out = out or Path("runs") / f"tune-{task}-{architecture.name}"
+    if train_best and (out / "best" / "model.json").exists():
+        raise ZooError(f"{out / 'best'}: holds a finished run; pass another --out for "
+                       "--train-best")
     console.print(f"tuning [bold]{task}[/] / [bold]{architecture.name}[/]: {trials} trials")
 
     def show(trial: Any) -> None:
@@ -69,7 +74,7 @@ def tune(
         console.print(f"trial {trial.number}: {value} ({trial.epochs} epochs)")
 
     result = run_tune(task, architecture.name, trials, source=data, data_options=options,
-                      epochs=epochs, seed=seed, on_trial=show)
+                      recipe_overrides=overrides, epochs=epochs, seed=seed, on_trial=show)
     console.print(trials_table(result))
     record = {**result.to_dict(), "command": invoked_command(), "data": data,
               "data_options": options}
