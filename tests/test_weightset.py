@@ -73,10 +73,10 @@ def one_line_error(result) -> str:
 
 # ---- names and versions -----------------------------------------------------------------
 def test_names_carry_versions_and_a_bare_name_is_the_newest():
-    assert resolve("glitch", "glitch-multiview").tag == "glitch-multiview.v2"
-    assert resolve("glitch", "glitch-multiview.v2").meta.arch == "multiview"
+    assert resolve("glitch", "glitch-multiview").tag == "glitch-multiview.v3"
+    assert resolve("glitch", "glitch-multiview.v3").meta.arch == "multiview"
     assert resolve("digits").tag == "digits-cnn.v1"  # the task's default alias
-    with pytest.raises(UnknownNameError, match="glitch-multiview.v2"):
+    with pytest.raises(UnknownNameError, match="glitch-multiview.v3"):
         resolve("glitch", "glitch-multiview.v7")
     assert "digits-cnn.v1" in repr(resolve("digits", "digits-cnn"))
 
