@@ -442,3 +442,35 @@ def test_16_bit_images_are_scaled_by_full_scale_not_their_own_maximum(tmp_path):
     Image.fromarray(values).save(tmp_path / "deep.png")
     gray = to_gray(open_image(tmp_path / "deep.png"))
     assert np.allclose(gray, 30_000 / 65_535)
+
+
+# ---- training readers (--data FILE), each in a subprocess: a FIFO must not block them --------
+LOAD_DATA = '''
+import sys
+import zoo
+from zoo.errors import ZooError
+
+try:
+    zoo.get_task(sys.argv[1]).load_data(sys.argv[2], 0)
+except ZooError as exc:
+    print("refused:", exc)
+    sys.exit(3)
+'''
+
+TRAINING_FILES = [("jet-quench", ".h5"), ("jet-quench", ".npz"), ("jet-quench", ".csv"),
+                  ("cluster-mass", ".h5"), ("cluster-mass", ".npz"), ("glitch", ".h5"),
+                  ("mnist", ".npz"), ("boston-housing", ".npz")]
+
+
+@pytest.mark.parametrize("case", ["fifo", "empty-file", "text-as-file"])
+@pytest.mark.parametrize(("task", "suffix"), TRAINING_FILES,
+                         ids=[f"{t}{s}" for t, s in TRAINING_FILES])
+def test_training_readers_refuse_bad_data_files_in_one_line(tmp_path, task, suffix, case):
+    import subprocess
+    import sys
+
+    path = generic_cases(suffix)[case](tmp_path)
+    done = subprocess.run([sys.executable, "-I", "-c", LOAD_DATA, task, str(path)],
+                          capture_output=True, text=True, timeout=120, env=quiet_env())
+    assert done.returncode == 3, (done.stdout, done.stderr[-2000:])
+    assert str(path) in done.stdout

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from zoo.errors import InputError
+from zoo.io.files import check_input_file
 
 Arrays = tuple[tuple[Any, np.ndarray], tuple[Any, np.ndarray]]
 
@@ -138,6 +139,7 @@ def locate(name: str, data: str | Path | None) -> dict[str, Path] | None:
 
 
 def sha256(path: Path) -> str:
+    check_input_file(path)  # a FIFO given as --data must not block the hash
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -272,6 +274,7 @@ def read_mnist(paths: Mapping[str, Path]) -> Arrays:
 
 
 def _read_idx(path: Path, magic: int, dims: int) -> np.ndarray:
+    check_input_file(path, whole=True)
     try:
         with gzip.open(path, "rb") as fh:
             raw = fh.read()
@@ -299,6 +302,7 @@ def read_fashion_mnist(paths: Mapping[str, Path]) -> Arrays:
 
 
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    check_input_file(path, whole=True)
     try:
         with open(path, "rb") as fh:
             batch = _NumpyOnlyUnpickler(fh, encoding="bytes").load()

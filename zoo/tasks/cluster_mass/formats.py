@@ -148,17 +148,19 @@ def _split_codes(raw: np.ndarray, path: Path) -> np.ndarray:
 
 def read_catalogue(path: str | Path) -> Catalogue:
     """Read an HDF5 (.h5/.hdf5) or NPZ catalogue, check it and preprocess the images."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "no such file")
+    from zoo.io.files import check_input_file
+    from zoo.io.npz import NPZ_ERRORS, npz_headers
+
+    path = check_input_file(path)  # never blocks on a FIFO
     suffix = path.suffix.lower()
     if suffix in (".h5", ".hdf5", ".hdf"):
         return _read_hdf5(path)
     if suffix == ".npz":
+        npz_headers(path)  # truncated archives, object arrays, sizes over --max-bytes
         try:
             with np.load(path, allow_pickle=False) as npz:
                 columns = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError) as exc:
+        except NPZ_ERRORS as exc:
             raise InputError(path, f"not a readable NPZ file ({exc})") from None
         return _assemble(path, columns.pop("images", None), columns, {})
     raise InputError(path, "catalogue must be .h5/.hdf5 or .npz")

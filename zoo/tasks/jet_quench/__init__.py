@@ -184,7 +184,7 @@ def _random_split(labels: np.ndarray, seed: int) -> np.ndarray:
 
 def _written_by_simulator(path: Path) -> bool:
     """True for HDF5 files our simulator wrote (its attrs say so)."""
-    if path.suffix not in (".h5", ".hdf5"):
+    if path.suffix not in (".h5", ".hdf5") or not path.is_file():  # a FIFO would block h5py
         return False
     import h5py
 
