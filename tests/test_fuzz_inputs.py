@@ -462,7 +462,8 @@ TRAINING_FILES = [("jet-quench", ".h5"), ("jet-quench", ".npz"), ("jet-quench", 
                   ("mnist", ".npz"), ("boston-housing", ".npz")]
 
 
-@pytest.mark.parametrize("case", ["fifo", "empty-file", "text-as-file"])
+@pytest.mark.parametrize("case", ["fifo", pytest.param("empty-file", marks=pytest.mark.slow),
+                                  pytest.param("text-as-file", marks=pytest.mark.slow)])
 @pytest.mark.parametrize(("task", "suffix"), TRAINING_FILES,
                          ids=[f"{t}{s}" for t, s in TRAINING_FILES])
 def test_training_readers_refuse_bad_data_files_in_one_line(tmp_path, task, suffix, case):
