@@ -65,7 +65,7 @@ class Sink:
     def __init__(self, fmt: str, output: Path | None, verbose: bool,
                  console: Console | None = None):
         """``fmt``: "table", "json" or "csv"."""
-        self.fmt, self.output, self.verbose = fmt, output, verbose
+        self.fmt, self.verbose = fmt, verbose
         self.console = console or Console()
         self.ok = self.failed = 0
         self.file = AtomicOutput(output, newline="") if output is not None else None
