@@ -29,7 +29,7 @@ def test_list_models_takes_glob_patterns_like_timm():
 
 def test_list_weights_gives_versioned_weight_sets():
     every = zoo.list_weights()
-    assert "glitch-multiview.v2" in {w.tag for w in every}
+    assert "glitch-multiview.v3" in {w.tag for w in every}
     digits = zoo.list_weights("digits")
     assert {w.meta.arch for w in digits} == {"cnn", "dense"}
     assert all(isinstance(w, zoo.WeightSet) and w.onnx.is_file() for w in digits)
@@ -70,7 +70,7 @@ def test_a_failing_item_is_reported_in_place(tmp_path):
 def test_create_model_pretrained_needs_shipped_keras_weights():
     pytest.importorskip("keras")
     with pytest.raises(WeightsError, match="ship no Keras weights"):
-        zoo.create_model("glitch-chirp", pretrained=True)
+        zoo.create_model("glitch-chirp", pretrained=True, weights="glitch-chirp-int8")
     with pytest.raises(WeightsError, match="not 'dense'"):
         zoo.create_model("digits", "dense", pretrained=True, weights="digits-cnn")
 
@@ -93,5 +93,5 @@ def test_zoo_info_shows_the_model_card():
     result = CliRunner().invoke(app, ["info", "digits"])
     assert result.exit_code == 0 and "Model card: digits" in result.output
     data = json.loads(CliRunner().invoke(app, ["info", "glitch-chirp", "--json"]).output)
-    assert data["card"].startswith("# Model card") and data["weights"][0]["tag"].endswith(".v1")
+    assert data["card"].startswith("# Model card") and data["weights"][0]["tag"].endswith(".v2")
     assert "Model card" not in CliRunner().invoke(app, ["info", "digits", "--no-card"]).output
