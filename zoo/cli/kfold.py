@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape
 
 from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, split_train_args
-from zoo.registry import get_architecture
+from zoo.overrides import check as check_overrides
+from zoo.registry import get_architecture, get_task
 
 
 @friendly_errors
@@ -37,6 +38,7 @@ def kfold(
     architecture = get_architecture(task, arch)
     overrides, hparams, data_options = split_train_args(ctx.args)
     overrides.update(epochs=epochs, batch_size=batch_size, seed=seed)
+    check_overrides(get_task(task), architecture, overrides, hparams, data_options)
     out = out or Path("runs") / f"kfold-{task}-{architecture.name}"
     console.print(f"{k}-fold validation of [bold]{task}[/] / [bold]{architecture.name}[/] -> "
                   f"{escape(str(out))}")
