@@ -19,6 +19,7 @@ import argparse
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ def augment_views(views: Sequence[np.ndarray], rng: np.random.Generator) -> list
 
 def write_mixed_h5(sim_path: str | Path, real_folder: str | Path, out: str | Path,
                    copies: int = 20, seed: int = 0, view: str = "single",
-                   classes: Sequence[str] = constants.CLASSES) -> dict[str, object]:
+                   classes: Sequence[str] = constants.CLASSES) -> dict[str, Any]:
     """Copy ``sim_path`` to ``out`` and add ``copies`` augmented versions of each real event of
     ``real_folder`` (``<Class>/`` subfolders, any form :func:`formats.read_scan` takes) to the
     train split. Single scans of unknown duration fill all four duration slots with independent
@@ -81,7 +82,8 @@ def write_mixed_h5(sim_path: str | Path, real_folder: str | Path, out: str | Pat
             used.append(f"{label}/{gid}")
             for k in range(copies):
                 if complete:
-                    views = augment_views([event.view(d) for d in constants.DURATIONS], rng)
+                    views = augment_views([event.views[event.durations.index(d)]
+                                           for d in constants.DURATIONS], rng)
                 else:
                     views = [augment_views([event.views[0]], rng)[0] for _ in constants.DURATIONS]
                 sample = f[label]["train"].create_group(f"real-{gid}-{k:03d}")

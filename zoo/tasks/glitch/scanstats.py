@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.tasks.glitch import constants, omega, simulator
+from zoo.tasks.glitch.formats import ScanRead
 
 #: The field guide beside a checkout of the repository (../shared/data/gravityspy-fieldguide).
 FIELD_GUIDE = Path(__file__).resolve().parents[4] / "shared" / "data" / "gravityspy-fieldguide"
@@ -37,6 +38,12 @@ def scan_stats(gray: np.ndarray, duration: float = 1.0) -> dict[str, float]:
             "saturated": float(np.mean(energy >= SATURATED))}
 
 
+def one_second_view(scan: ScanRead) -> np.ndarray:
+    """A scan's 1.0 s view, or its lone view when it has no named durations."""
+    view = scan.view("1.0")
+    return scan.views[0] if view is None else view
+
+
 def simulated_stats(label: str, n: int, seed: int) -> list[dict[str, float]]:
     seqs = np.random.SeedSequence([seed, constants.CLASSES.index(label)]).spawn(n)
     return [scan_stats(simulator.simulate_sample(label, np.random.default_rng(s))["1.0"])
@@ -48,8 +55,7 @@ def real_stats(folder: Path, label: str) -> list[dict[str, float]]:
 
     out = []
     for path in sorted((folder / label).glob("*")):
-        scan = read_scan(path)
-        out.append(scan_stats(scan.view("1.0") if scan.view("1.0") is not None else scan.views[0]))
+        out.append(scan_stats(one_second_view(read_scan(path))))
     return out
 
 
@@ -79,10 +85,8 @@ def contact_sheet(real: Path, classes: list[str], path: Path, n_sim: int = 3, se
     draw.text((label_w, 2), "field guide (1.0 s)", fill="black")
     draw.text((label_w + n_real * (cols_w + gap) + gap, 2), "simulated (1.0 s)", fill="black")
     for r, label in enumerate(classes):
-        views = []
-        for file in sorted((real / label).glob("*"))[:n_real]:
-            scan = read_scan(file)
-            views.append(scan.view("1.0") if scan.view("1.0") is not None else scan.views[0])
+        views: list[np.ndarray | None] = [one_second_view(read_scan(file))
+                                          for file in sorted((real / label).glob("*"))[:n_real]]
         views += [None] * (n_real - len(views))
         seqs = np.random.SeedSequence([seed, constants.CLASSES.index(label)]).spawn(n_sim)
         views += [simulator.simulate_sample(label, np.random.default_rng(q))["1.0"] for q in seqs]
@@ -92,7 +96,7 @@ def contact_sheet(real: Path, classes: list[str], path: Path, n_sim: int = 3, se
             if view is None:
                 continue
             tile = Image.fromarray(rgb[omega.energy_index(simulator.gray_to_energy(view))])
-            sheet.paste(tile.resize((cols_w, rows_h), Image.BILINEAR),
+            sheet.paste(tile.resize((cols_w, rows_h), Image.Resampling.BILINEAR),
                         (label_w + c * (cols_w + gap) + (gap if c >= n_real else 0), y))
     # viridis, white and black text fit a 256-colour palette: a third of the RGB file's size
     sheet.convert("P", palette=Image.Palette.ADAPTIVE, colors=256).save(path, optimize=True)

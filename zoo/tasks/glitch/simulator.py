@@ -135,7 +135,7 @@ def display_roundtrip(energy: np.ndarray, scale: float = 1.0, fmt: str = "png",
         return energy_to_gray(energy)
     size = (round((constants.CROP_COLS[1] - constants.CROP_COLS[0]) * scale),
             round((constants.CROP_ROWS[1] - constants.CROP_ROWS[0]) * scale))
-    image = Image.fromarray(rgb[omega.energy_index(energy)]).resize(size, Image.NEAREST)
+    image = Image.fromarray(rgb[omega.energy_index(energy)]).resize(size, Image.Resampling.NEAREST)
     buffer = io.BytesIO()
     if fmt == "gif":
         image.quantize(256, method=Image.Quantize.MEDIANCUT).save(buffer, "GIF")
@@ -143,7 +143,8 @@ def display_roundtrip(energy: np.ndarray, scale: float = 1.0, fmt: str = "png",
         image.save(buffer, "JPEG" if fmt == "jpeg" else "PNG", quality=quality)
     decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"), np.float32)
     gray = decoded @ np.array([0.2125, 0.7154, 0.0721], np.float32) / 255.0
-    resized = Image.fromarray(gray, mode="F").resize((cols, rows), Image.BILINEAR, reducing_gap=None)
+    resized = Image.fromarray(gray, mode="F").resize((cols, rows), Image.Resampling.BILINEAR,
+                                                   reducing_gap=None)
     return np.clip(np.asarray(resized), 0.0, 1.0).astype(np.float32)
 
 
