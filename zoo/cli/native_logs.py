@@ -46,7 +46,7 @@ def native_logs_filtered() -> Iterator[list[bytes]]:
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.flush()
         os.dup2(saved, 2)  # the pipe's last writer closes: the pump reads its end
-        pump.join(timeout=5)
+        pump.join(timeout=1)
         if not pump.is_alive():  # a child process may still hold the pipe
             os.close(saved)
 
