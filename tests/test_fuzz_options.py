@@ -149,3 +149,8 @@ def test_zoo_info_shows_data_source_labels(tmp_path):
     result = invoke("info", "jet-quench", "--no-card")
     assert result.exit_code == 0
     assert "data [images]:" in result.output and "data [constituents]:" in result.output
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_an_empty_input_name_is_refused_not_read_as_this_folder(name):
+    assert_refused(invoke("predict", "digits", name), "empty input name")

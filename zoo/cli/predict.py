@@ -86,6 +86,8 @@ def split_task_options(items: list[str], allowed: dict[str, type],
             else:
                 raise ZooError(f"option {item} needs a value")
             extra[key.replace("-", "_")] = value
+        elif not item.strip():  # Path("") is ".": an empty name must not mean this folder
+            raise ZooError("an empty input name ('') was given; name a file, folder or glob")
         else:
             files.append(item)
         i += 1
