@@ -154,3 +154,7 @@ def test_zoo_info_shows_data_source_labels(tmp_path):
 @pytest.mark.parametrize("name", ["", "   "])
 def test_an_empty_input_name_is_refused_not_read_as_this_folder(name):
     assert_refused(invoke("predict", "digits", name), "empty input name")
+
+
+def test_an_empty_output_path_is_refused_not_read_as_this_folder(tmp_path):
+    assert_refused(invoke("predict", "digits", str(tmp_path / "x.png"), "-o", ""), "empty path")

@@ -140,6 +140,8 @@ def predict(
         fail("no input files given")
     if scheduler and engine != Engine.dask:
         fail("--scheduler needs --engine dask")
+    if output is not None and not output.strip():
+        fail("-o/--output: an empty path ('') names no file")
     folder = output is not None and (output.endswith(("/", os.sep)) or Path(output).is_dir())
     if strict and folder:
         fail("--strict works on streamed output; with -o DIR/ filter the shards on ood_flag")
