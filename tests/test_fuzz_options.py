@@ -158,3 +158,10 @@ def test_an_empty_input_name_is_refused_not_read_as_this_folder(name):
 
 def test_an_empty_output_path_is_refused_not_read_as_this_folder(tmp_path):
     assert_refused(invoke("predict", "digits", str(tmp_path / "x.png"), "-o", ""), "empty path")
+
+
+def test_an_output_that_is_an_input_is_refused(tmp_path):
+    image = tmp_path / "x.png"
+    image.write_bytes(b"precious")
+    assert_refused(invoke("predict", "digits", str(image), "-o", str(image)), "one of the inputs")
+    assert image.read_bytes() == b"precious"

@@ -142,6 +142,8 @@ def predict(
         fail("--scheduler needs --engine dask")
     if output is not None and not output.strip():
         fail("-o/--output: an empty path ('') names no file")
+    if output is not None and os.path.realpath(output) in {os.path.realpath(f) for f in files}:
+        fail(f"-o {output} is one of the inputs; refusing to overwrite it")
     folder = output is not None and (output.endswith(("/", os.sep)) or Path(output).is_dir())
     if strict and folder:
         fail("--strict works on streamed output; with -o DIR/ filter the shards on ood_flag")
