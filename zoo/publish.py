@@ -8,6 +8,7 @@ name, version, file and sha256, so the loader's integrity check holds.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import tempfile
@@ -96,12 +97,20 @@ def _copy(source: Path, target: Path) -> None:
 
 
 def _extract_keras_weights(keras_file: Path, target: Path) -> None:
-    """The ``model.weights.h5`` member of a Keras 3 archive, written to ``target``."""
+    """The model's own weights inside a Keras 3 archive, written to ``target`` as a
+    ``.weights.h5`` that ``model.load_weights`` reads. The archive also holds the optimizer's
+    state (twice the model's size again for Adam); fine-tuning starts a fresh optimizer, so
+    that group is left behind."""
+    import h5py
+
     tmp = target.with_name(target.name + ".tmp")
     try:
-        with zipfile.ZipFile(keras_file) as archive, archive.open(KERAS_ARCHIVE_WEIGHTS) as src, \
-                open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst)
+        with zipfile.ZipFile(keras_file) as archive:
+            blob = io.BytesIO(archive.read(KERAS_ARCHIVE_WEIGHTS))
+        with h5py.File(blob, "r") as src, h5py.File(tmp, "w") as dst:
+            for key in src:
+                if key != "optimizer":
+                    src.copy(src[key], dst, name=key)
     except (OSError, KeyError, zipfile.BadZipFile) as exc:
         tmp.unlink(missing_ok=True)
         raise WeightsError(f"{keras_file}: cannot take the Keras weights out of it ({exc})") from None
