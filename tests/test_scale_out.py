@@ -166,3 +166,17 @@ def test_predictors_are_never_pickled():
     with pytest.raises(TypeError, match="never pickled"):
         pickle.dumps(load("digits", device="cpu"))
 
+
+
+@pytest.mark.parametrize("make", ["missing", "folder"])
+def test_cli_bad_manifest_is_one_line(tmp_path, make):
+    from typer.testing import CliRunner
+
+    from zoo.cli.app import app
+
+    manifest = tmp_path / "paths.txt"
+    if make == "folder":
+        manifest.mkdir()
+    result = CliRunner().invoke(app, ["predict", "digits", "--manifest", str(manifest)])
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit)  # no traceback
+    assert ("no such manifest file" if make == "missing" else "not a file") in result.output

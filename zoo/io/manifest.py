@@ -19,9 +19,18 @@ def read_manifest(path: str | Path) -> Iterator[str]:
     Relative paths are taken relative to the manifest's own folder, so that a manifest
     travels with the files it lists (the way a batch job's working directory may not).
     """
+    return _entries(_checked(path))
+
+
+def _checked(path: str | Path) -> Path:
+    """The manifest's path, checked now rather than when the first line is wanted."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "no such manifest file" if not path.exists() else "not a file")
+    return path
+
+
+def _entries(path: Path) -> Iterator[str]:
     base = path.parent
     with path.open("r", encoding="utf-8", errors="surrogateescape") as fh:
         for line in fh:
@@ -34,7 +43,7 @@ def read_manifest(path: str | Path) -> Iterator[str]:
 def count_manifest(path: str | Path) -> int:
     """Number of paths in a manifest (a progress bar's total, for its ETA), counted lazily."""
     count = 0
-    with Path(path).open("r", encoding="utf-8", errors="surrogateescape") as fh:
+    with _checked(path).open("r", encoding="utf-8", errors="surrogateescape") as fh:
         for line in fh:
             entry = line.strip()
             count += bool(entry) and not entry.startswith("#")
