@@ -153,13 +153,18 @@ def test_cli_dask_engine_with_a_scheduler_address(client, digit_files, tmp_path)
     assert len(read_folder(tmp_path / "out")) == 70
 
 
-def test_cli_refuses_a_scheduler_without_the_dask_engine(digit_files):
+@pytest.mark.parametrize("extra,message", [
+    ([], "--scheduler needs --engine dask"),
+    (["--engine", "dask", "--workers", "2"], "--workers starts a local cluster"),
+])
+def test_cli_refuses_conflicting_engine_options(digit_files, extra, message):
     from typer.testing import CliRunner
 
     from zoo.cli.app import app
 
-    result = CliRunner().invoke(app, ["predict", "digits", str(digit_files), "--scheduler", "x:1"])
-    assert result.exit_code != 0 and "--scheduler needs --engine dask" in result.output
+    result = CliRunner().invoke(app, ["predict", "digits", str(digit_files), "--scheduler", "x:1",
+                                      *extra])
+    assert result.exit_code != 0 and message in result.output
 
 
 def test_predictors_are_never_pickled():

@@ -140,6 +140,8 @@ def predict(
         fail("no input files given")
     if scheduler and engine != Engine.dask:
         fail("--scheduler needs --engine dask")
+    if scheduler and workers:
+        fail("--workers starts a local cluster; with --scheduler the cluster's own workers run")
     if output is not None and not output.strip():
         fail("-o/--output: an empty path ('') names no file")
     if output is not None and os.path.realpath(output) in {os.path.realpath(f) for f in files}:
