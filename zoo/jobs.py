@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.errors import WeightsError
+from zoo.errors import WeightsError, ZooError
 from zoo.io.shards import SUMMARY, ShardFolder, check_format, fingerprint, write_shard
 from zoo.task import Sample
 
@@ -176,6 +176,8 @@ def predict_to_folder(predictor: Predictor, items: Iterable[str | Path], folder:
     ``engine="local"`` runs jobs one after another in this process with ``predictor``'s
     threads; ``engine="dask"`` sends them to ``client``'s cluster (see :mod:`zoo.dask_engine`).
     """
+    if engine not in ("local", "dask"):
+        raise ZooError(f"unknown engine {engine!r}; valid: local, dask")
     settings = settings or JobSettings()
     shards = ShardFolder(folder, check_format(fmt))
     summary = RunSummary()
