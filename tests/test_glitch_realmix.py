@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import h5py
 import numpy as np
+import pytest
 from PIL import Image
 
 from zoo.tasks.glitch import constants, omega, realmix, simulator
 from zoo.tasks.glitch.formats import read_gravityspy_h5
+
+pytest.importorskip("gwpy")  # simulated scans take gwpy's Q tiling (train extra)
 
 
 def _viridis(energy: np.ndarray) -> Image.Image:
