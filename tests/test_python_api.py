@@ -55,6 +55,7 @@ def test_predictor_is_callable_on_paths_arrays_and_images(tmp_path):
     batch = model(prepared)  # model inputs (N, 8, 8, 1): no reading at all
     assert [p.result["label"] for p in batch] == from_files
     assert model(prepared[0]).result == batch[0].result
+    assert [p.result for p in model(list(prepared))] == [p.result for p in batch]
 
 
 def test_a_failing_item_is_reported_in_place(tmp_path):

@@ -318,6 +318,9 @@ class Predictor:
             return self._predict_model_inputs(inputs, top_k)
         single = not isinstance(inputs, (list, tuple))
         items = [inputs] if single else list(inputs)
+        if items and all(isinstance(i, np.ndarray) and i.ndim == len(self.task.inputs[0].shape)
+                         and self._is_model_input(i) for i in items):
+            return self._predict_model_inputs(np.stack(items), top_k)
         preds = self._predict_items(items, top_k, **options)
         return preds[0] if single and len(preds) == 1 else preds
 
