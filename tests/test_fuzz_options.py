@@ -83,7 +83,10 @@ OUT_OF_RANGE = [
                                                     for a in OUT_OF_RANGE])
 def test_an_out_of_range_value_is_refused_before_anything_runs(args):
     option = next(a for a in args if a.startswith("--"))
-    assert_refused(invoke(*args), option.split("=")[0])
+    result = invoke(*args)
+    assert_refused(result, option.split("=")[0])
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
 
 
 ZOO_ENV_LIMITS = ["ZOO_MAX_PIXELS=0", "ZOO_MAX_BYTES=lots"]

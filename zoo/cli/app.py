@@ -4,11 +4,47 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
+
+# Typer 0.29 vendors click; its exceptions are the ones its parser raises.
+try:
+    from typer._click import exceptions as click_errors
+except ImportError:  # typer < 0.29 uses click itself
+    from click import exceptions as click_errors  # type: ignore[no-redef]
+
+
+class OneLineErrors(TyperGroup):
+    """Usage errors (unknown options, values out of range, missing arguments) as one line
+    naming the command and the problem, like every other error of zoo, instead of click's
+    framed usage box; a bare ``zoo`` or ``zoo COMMAND`` without arguments still shows help."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click_errors.NoArgsIsHelpError as exc:
+            from typer import rich_utils
+
+            rich_utils.rich_format_error(exc)
+            sys.exit(exc.exit_code)
+        except click_errors.ClickException as exc:
+            where = exc.ctx.command_path if getattr(exc, "ctx", None) else "zoo"
+            typer.echo(f"error: {where}: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
 
 app = typer.Typer(
     name="zoo",
+    cls=OneLineErrors,
     help="Trained models for scientific image tasks: predict, train, evaluate, export, benchmark.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
