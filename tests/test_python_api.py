@@ -29,7 +29,8 @@ def test_list_models_takes_glob_patterns_like_timm():
 
 def test_list_weights_gives_versioned_weight_sets():
     every = zoo.list_weights()
-    assert "glitch-multiview.v3" in {w.tag for w in every}
+    assert {"digits-cnn.v1", "digits-dense.v1"} <= {w.tag for w in every}
+    assert any(w.tag.startswith("glitch-multiview.v") for w in every)
     digits = zoo.list_weights("digits")
     assert {w.meta.arch for w in digits} == {"cnn", "dense"}
     assert all(isinstance(w, zoo.WeightSet) and w.onnx.is_file() for w in digits)
@@ -94,5 +95,6 @@ def test_zoo_info_shows_the_model_card():
     result = CliRunner().invoke(app, ["info", "digits"])
     assert result.exit_code == 0 and "Model card: digits" in result.output
     data = json.loads(CliRunner().invoke(app, ["info", "glitch-chirp", "--json"]).output)
-    assert data["card"].startswith("# Model card") and data["weights"][0]["tag"].endswith(".v2")
+    assert data["card"].startswith("# Model card")
+    assert data["weights"][0]["tag"] == zoo.list_weights("glitch-chirp")[0].tag
     assert "Model card" not in CliRunner().invoke(app, ["info", "digits", "--no-card"]).output
