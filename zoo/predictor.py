@@ -454,7 +454,7 @@ class Predictor:
         window = max(2 * workers, (2 * batch_size) // chunk)
         pending: dict[str, list[tuple[Sample, dict[str, np.ndarray]]]] = {}
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoo-read") as pool:
-            inflight: deque[Future] = deque()
+            inflight: deque[Future[list[tuple[Sample, dict[str, np.ndarray] | str]]]] = deque()
             for part in _chunks(samples, chunk):
                 inflight.append(pool.submit(self._read_chunk, part, options))
                 if len(inflight) >= window:
@@ -479,7 +479,8 @@ class Predictor:
                 out.append((sample, f"{sample.key}: {type(exc).__name__}: {exc}"))
         return out
 
-    def _collect(self, read: list[tuple[Sample, dict[str, np.ndarray] | str]], pending: dict,
+    def _collect(self, read: list[tuple[Sample, dict[str, np.ndarray] | str]],
+                 pending: dict[str, list[tuple[Sample, dict[str, np.ndarray]]]],
                  batch_size: int, top_k: int) -> Iterator[Prediction]:
         for sample, arrays in read:
             if isinstance(arrays, str):
@@ -490,7 +491,8 @@ class Predictor:
             if len(group) >= batch_size:
                 yield from self._flush(sample.group, pending, top_k)
 
-    def _flush(self, group: str, pending: dict, top_k: int) -> Iterator[Prediction]:
+    def _flush(self, group: str, pending: dict[str, list[tuple[Sample, dict[str, np.ndarray]]]],
+               top_k: int) -> Iterator[Prediction]:
         batch = pending.pop(group, [])
         if not batch:
             return

@@ -80,7 +80,7 @@ def walk_files(directory: str | Path) -> Iterator[Path]:
         yield root
 
 
-def _is_dir(entry: os.DirEntry) -> bool:
+def _is_dir(entry: os.DirEntry[str]) -> bool:
     try:
         return entry.is_dir()
     except OSError:
