@@ -198,3 +198,75 @@ def test_eval_scores_a_labelled_folder_whole(tmp_path, scans):
     assert {"accuracy", "macro_f1_present", "ood_rate"} <= set(metrics)
     assert (out / "confusion_matrix.png").is_file()
     assert "per_class_recall/Chirp" in result.output and "ood_rate" in result.output
+
+
+def _read_both(path: Path, monkeypatch) -> tuple[object, object]:
+    """read_scan as shipped and with the reference-layout fast path switched off."""
+    from zoo.tasks.glitch import formats
+
+    fast = read_scan(path)
+    with monkeypatch.context() as patch:
+        patch.setattr(formats, "reference_layout", lambda rgb: None)
+        searched = read_scan(path)
+    return fast, searched
+
+
+def _assert_same_read(fast, searched) -> None:
+    assert fast.form == searched.form and fast.durations == searched.durations
+    assert all(np.array_equal(a, b) for a, b in zip(fast.views, searched.views, strict=True))
+    assert fast.on_map == searched.on_map
+
+
+def test_reference_layout_fast_path_equals_the_search_on_simulated_scans(scans, monkeypatch):
+    from zoo.tasks.glitch.layout import reference_layout
+
+    for path in scans.values():
+        assert reference_layout(np.asarray(Image.open(path).convert("RGB"))) is not None
+        _assert_same_read(*_read_both(path, monkeypatch))
+
+
+def test_reference_layout_fast_path_equals_the_search_on_real_scans(gravityspy_dir, monkeypatch):
+    from zoo.tasks.glitch.layout import reference_layout
+
+    files = sorted(gravityspy_dir.rglob("*.png"))
+    if FIELD_GUIDE.is_dir():
+        files += [p for p in sorted(FIELD_GUIDE.rglob("*")) if p.suffix.lower() in
+                  (".png", ".jpg", ".gif") and Image.open(p).size == (800, 600)]
+    for path in files:
+        assert reference_layout(np.asarray(Image.open(path).convert("RGB"))) is not None, path
+        _assert_same_read(*_read_both(path, monkeypatch))
+
+
+@pytest.mark.parametrize("shift, form", [(1, "Gravity Spy crop"), (6, "crop scaled 1.00")])
+def test_a_shifted_figure_takes_the_search(tmp_path, scans, monkeypatch, shift, form):
+    """A figure moved right and down (white filling in) is not at the reference place: the
+    full search finds it, snapping to Gravity Spy's box within 2 pixels, in proportion beyond."""
+    from zoo.tasks.glitch.layout import reference_layout
+
+    rgb = np.asarray(Image.open(scans["1.0"]).convert("RGB"))
+    moved = np.full_like(rgb, 255)
+    moved[shift:, shift:] = rgb[:-shift, :-shift]
+    path = tmp_path / "H1_moved_spectrogram_1.0.png"
+    Image.fromarray(moved).save(path)
+    assert reference_layout(moved) is None
+    fast, searched = _read_both(path, monkeypatch)
+    _assert_same_read(fast, searched)
+    assert fast.form == f"Omega scan 800x600 ({form})"
+
+
+def test_on_map_table_matches_the_nearest_viridis_colour():
+    """The lookup table built plane by plane gives each cell's nearest viridis colour."""
+    from matplotlib import colormaps
+
+    from zoo.tasks.glitch.layout import ON_MAP_TOLERANCE, _on_map_lut, on_map
+
+    viridis = np.round(colormaps["viridis"](np.arange(256))[:, :3] * 255)
+    distance, nearest = _on_map_lut()
+    cells = np.random.default_rng(0).integers(0, 32, (300, 3))
+    centres = cells * 8 + 3.5
+    dist2 = ((centres[:, None, :] - viridis[None]) ** 2).sum(-1)
+    r, g, b = cells.T
+    assert np.array_equal(nearest[r, g, b], dist2.argmin(1))
+    assert np.allclose(distance[r, g, b], np.sqrt(dist2.min(1)), atol=1e-4)
+    pixels = (cells * 8 + 3).astype(np.uint8)[None]
+    assert np.array_equal(on_map(pixels)[0], np.sqrt(dist2.min(1)) < ON_MAP_TOLERANCE)
