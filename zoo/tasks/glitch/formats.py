@@ -228,7 +228,7 @@ def _read_frame(path: str | Path, image: Image.Image) -> tuple[np.ndarray, str,
         gray = _gray(image, path)
         _check_bare(path, gray, size)
         return check_finite(path, _resize(gray)), f"gray spectrogram {size}", _no_colours
-    rgb = np.asarray(image.convert("RGB"))
+    rgb = _rgb(image)
     sparse = rgb[::4, ::4]  # a gray image is gray everywhere: every 16th pixel tells
     channels = sparse[..., 0], sparse[..., 1], sparse[..., 2]  # (max/min over axis 2: ~20x slower)
     if (np.maximum.reduce(channels).astype(np.int16) - np.minimum.reduce(channels)).max() \
@@ -250,6 +250,14 @@ def _read_frame(path: str | Path, image: Image.Image) -> tuple[np.ndarray, str,
     form = f"Omega scan {size} (" + ("Gravity Spy crop)" if exact else
                                      f"crop scaled {layout.scale:.2f})")
     return check_finite(path, _resize(crop)), form, _plot_on_map(rgb, mask, layout)
+
+
+def _rgb(image: Image.Image) -> np.ndarray:
+    """(H, W, 3) uint8 pixels. RGBA drops its alpha, as ``convert("RGB")`` does, but as a view
+    of the pixels instead of a converted copy (0.7 ms less a scan)."""
+    if image.mode in ("RGB", "RGBA"):
+        return np.asarray(image)[..., :3]
+    return np.asarray(image.convert("RGB"))
 
 
 def _read_bare(path: str | Path, rgb: np.ndarray, mask: np.ndarray, size: str,
