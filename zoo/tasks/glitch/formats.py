@@ -253,11 +253,10 @@ def _read_frame(path: str | Path, image: Image.Image) -> tuple[np.ndarray, str,
 
 
 def _rgb(image: Image.Image) -> np.ndarray:
-    """(H, W, 3) uint8 pixels. RGBA drops its alpha, as ``convert("RGB")`` does, but as a view
-    of the pixels instead of a converted copy (0.7 ms less a scan)."""
-    if image.mode in ("RGB", "RGBA"):
-        return np.asarray(image)[..., :3]
-    return np.asarray(image.convert("RGB"))
+    """(H, W, 3) uint8 pixels in one contiguous array. The numpy steps after it are ~5x slower
+    on a strided view such as ``rgba[..., :3]``, and Pillow's conversion is the cheapest such
+    copy of RGBA (0.7 ms an 800x600 scan, numpy's 2.1 ms); RGB is taken as it is."""
+    return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
 
 
 def _read_bare(path: str | Path, rgb: np.ndarray, mask: np.ndarray, size: str,
