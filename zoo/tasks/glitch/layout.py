@@ -159,16 +159,16 @@ def reference_layout(rgb: np.ndarray) -> Layout | None:
     (c0, c1), (r0, r1), (b0, b1) = REFERENCE_COLS, REFERENCE_ROWS, REFERENCE_COLOUR_BAR
     on, off = ROW_ON_MAP + SAMPLE_MARGIN, COLUMN_ON_MAP - SAMPLE_MARGIN
     rows = np.r_[r0:r1:SAMPLE_STEP, r1 - 1]
-    plot = on_map(rgb[rows][:, np.r_[c0:c1:SAMPLE_STEP, c1 - 1]])
+    plot = on_map(rgb[np.ix_(rows, np.r_[c0:c1:SAMPLE_STEP, c1 - 1])])
     if plot.mean(axis=0).min() < on or plot.mean(axis=1).min() < on:
         return None
-    frame_rows = on_map(rgb[[r0 - 1, r1]][:, c0:c1:SAMPLE_STEP])
-    beside = on_map(rgb[rows][:, [c0 - 1, c1, (c1 + b0) // 2, b0 - 1, b1]])
-    bar = on_map(rgb[rows][:, [b0, (b0 + b1) // 2, b1 - 1]])
+    frame_rows = on_map(rgb[np.ix_([r0 - 1, r1], np.r_[c0:c1:SAMPLE_STEP])])
+    beside = on_map(rgb[np.ix_(rows, [c0 - 1, c1, (c1 + b0) // 2, b0 - 1, b1])])
+    bar = rgb[np.ix_(rows, np.r_[b0:b1:4, b1 - 1])]
     if frame_rows.mean(axis=1).max() > off or beside.mean(axis=0).max() > off \
-            or bar.mean(axis=0).min() < on:
+            or on_map(bar).mean(axis=0).min() < on:
         return None
-    bar_level = rgb[rows][:, b0:b1:4].astype(np.float32).mean(axis=(1, 2))
+    bar_level = bar.astype(np.float32).mean(axis=(1, 2))
     third = max(1, len(rows) // 3)
     if bar_level[:third].mean() <= bar_level[-third:].mean():
         return None
