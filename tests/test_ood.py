@@ -132,3 +132,19 @@ def test_calibrated_on_records_held_out_simulation():
     assert source.get("simulated") is True
     trained = zoo.load("glitch", weights="glitch-multiview").model.meta.data_source
     assert source["options"]["sim_seed"] != trained["options"]["sim_seed"]
+
+
+@pytest.mark.parametrize("case", ["uniform", "mosaic", "flat", "two_levels", "out_of_range"])
+def test_glitch_quantiles_equal_a_full_partition(case):
+    """The histogram-narrowed order statistics of the glitch evidence are np.partition's."""
+    from zoo.tasks.glitch.evidence import QUANTILES, order_statistics
+
+    rng = np.random.default_rng(1)
+    images = {"uniform": rng.random((9, 140, 170)),
+              "mosaic": rng.beta(2, 8, (3, 280, 340)),
+              "flat": np.full((2, 140, 170), 0.25),
+              "two_levels": (rng.random((4, 140, 170)) > 0.7) * 0.8,
+              "out_of_range": rng.normal(0.5, 1.0, (4, 140, 170))}[case]
+    flat = images.astype(np.float32).reshape(len(images), -1)
+    ranks = [int(q * (flat.shape[1] - 1)) for q in QUANTILES]
+    assert np.array_equal(order_statistics(flat, ranks), np.partition(flat, ranks, axis=1)[:, ranks])
