@@ -20,7 +20,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from zoo.cli.common import console, friendly_errors, one_of, parse_batch_sizes
+from zoo.cli.common import WEIGHTS_HELP, console, friendly_errors, one_of, parse_batch_sizes
 from zoo.io.files import atomic_write_text
 
 
@@ -29,8 +29,7 @@ def bench(
     ctx: typer.Context,
     task: str = typer.Argument(...),
     weights: str = typer.Option("default", "--weights", "-w",
-                                help="Name (shipped or in $ZOO_HOME), .onnx file, run folder, or "
-                                     "hf://ORG/REPO@REV/NAME (@REV, /NAME optional)."),
+                                help=WEIGHTS_HELP),
     arch: str | None = typer.Option(None, "--arch"),
     batch_sizes: str = typer.Option("1,8,64,256", "--batch-sizes"),
     min_time: float = typer.Option(1.0, "--min-time", min=0.001,

@@ -42,6 +42,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
+#: help of every command's ``--weights``: the forms :func:`zoo.weights.resolve` accepts
+WEIGHTS_HELP = ("Name (shipped or in $ZOO_HOME), .onnx file, run folder, or "
+                "hf://ORG/REPO@REV/NAME (@REV, /NAME optional).")
+
 
 class Terminated(BaseException):
     """SIGTERM, raised in the main thread so that every ``finally`` and ``with`` cleans up."""

@@ -25,6 +25,7 @@ from rich.progress import (
 from rich.text import Text
 
 from zoo.cli.common import (
+    WEIGHTS_HELP,
     command_flags,
     err_console,
     fail,
@@ -100,8 +101,7 @@ def predict(
     items: list[str] = typer.Argument(None, help="Files, dirs or globs; task options (--z 0.3) may follow."),
     arch: str | None = typer.Option(None, "--arch", help="Architecture whose shipped weights to use."),
     weights: str = typer.Option("default", "--weights", "-w",
-                                help="Name (shipped or in $ZOO_HOME), .onnx file, run folder, or "
-                                     "hf://ORG/REPO@REV/NAME (@REV, /NAME optional)."),
+                                help=WEIGHTS_HELP),
     top_k: int = typer.Option(1, "--top-k", "-k", min=1, help="How many classes to report per sample."),
     batch_size: int = typer.Option(64, "--batch-size", "-b", min=1),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f",

@@ -9,7 +9,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from zoo.cli.common import EXTRA_ARGS, console, friendly_errors, invoked_command, split_train_args
+from zoo.cli.common import (
+    EXTRA_ARGS,
+    WEIGHTS_HELP,
+    console,
+    friendly_errors,
+    invoked_command,
+    split_train_args,
+)
 from zoo.overrides import check as check_overrides
 from zoo.overrides import unknown
 from zoo.registry import get_architecture, get_task
@@ -95,8 +102,7 @@ def evaluate(
     ctx: typer.Context,
     task: str = typer.Argument(...),
     weights: str = typer.Option("default", "--weights", "-w",
-                                help="Name (shipped or in $ZOO_HOME), .onnx file, run folder, or "
-                                     "hf://ORG/REPO@REV/NAME (@REV, /NAME optional)."),
+                                help=WEIGHTS_HELP),
     arch: str | None = typer.Option(None, "--arch"),
     data: str | None = typer.Option(None, "--data", "-d", help="Data file; default: the built-in source."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Folder for the report and plots."),
