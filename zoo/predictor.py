@@ -339,8 +339,7 @@ class Predictor:
         self.model.check_shapes(arrays)
         tag = self.model.ref.tag
         preds = [Prediction(f"array[{i}]", result, weights=self.model.meta.name) if result is not None
-                 else Prediction(f"array[{i}]", error=f"array[{i}]: weights {tag} gave a "
-                                 "non-finite output (NaN or inf) for it")
+                 else Prediction(f"array[{i}]", error=non_finite(f"array[{i}]", tag))
                  for i, result in enumerate(self._decode_arrays(arrays, top_k))]
         return preds[0] if single else preds
 
@@ -503,12 +502,17 @@ class Predictor:
         decoded = model.decode(model.run(stacked), top_k, stacked)
         for (sample, arrays), result in zip(batch, decoded, strict=True):
             if result is None:
-                yield Prediction(sample.key, error=f"{sample.key}: weights {model.ref.tag} gave a "
-                                 "non-finite output (NaN or inf) for it")
+                yield Prediction(sample.key, error=non_finite(sample.key, model.ref.tag))
                 continue
             # Keys starting with "_" are notes from the reader (e.g. which input kind it saw).
             notes = {k[1:]: v for k, v in arrays.items() if k.startswith("_")}
             yield Prediction(sample.key, result, weights=model.meta.name, notes=notes)
+
+
+def non_finite(key: str, tag: str) -> str:
+    """The one-line failure of a sample the weights answered with NaN or inf: it becomes an
+    error row, never a number in the output."""
+    return f"{key}: weights {tag} gave a non-finite output (NaN or inf) for it"
 
 
 def _chunks(samples: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
