@@ -22,8 +22,11 @@ def ship(
     hub_repo: str | None = typer.Option(None, "--hub-repo",
                                         help="Also upload to this Hub model repo (ORG/REPO)."),
 ) -> None:
-    """Install a run's ONNX, Keras weights and metadata where `zoo list` and `zoo predict` see
-    them (and optionally publish them on the Hugging Face Hub)."""
+    """Install a run as a weight set that `zoo list` and `zoo predict` see (optionally on the Hub).
+
+    The run's ONNX, Keras weights and metadata go to $ZOO_HOME/weights (or --dest); with
+    --hub-repo they are also published on the Hugging Face Hub.
+    """
     from zoo.publish import push_to_hub
     from zoo.publish import ship as do_ship
 
