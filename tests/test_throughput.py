@@ -12,12 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from zoo.registry import get_task
-from zoo.weights import WeightsRef, list_weights, sha256_file
+from zoo.weights import WeightSet, list_weights, sha256_file
 
 onnx = pytest.importorskip("onnx")
 
 
-def digits_ref() -> WeightsRef:
+def digits_ref() -> WeightSet:
     refs = [r for r in list_weights("digits") if r.meta.name == "digits-cnn"]
     if not refs:
         pytest.skip("shipped digits-cnn weights are not present")

@@ -218,7 +218,7 @@ def quantize(weights: str | Path, output: str | Path, *,
     from zoo.predictor import run_split
     from zoo.registry import get_task
     from zoo.throughput import calibration_inputs, compare_int8, loss_text, onnx_runner, temporary_ref
-    from zoo.weights import WeightsMeta, WeightsRef, sha256_file, with_changes
+    from zoo.weights import WeightSet, WeightsMeta, sha256_file, with_changes
 
     source, output = Path(weights), Path(output)
     if fmt not in FORMATS:
@@ -227,7 +227,7 @@ def quantize(weights: str | Path, output: str | Path, *,
     if not meta_file.exists():
         raise ExportError(f"{source}: metadata {meta_file.name} missing beside it (it names the "
                           "task and data)")
-    fp32 = WeightsRef(source, WeightsMeta.from_file(meta_file))
+    fp32 = WeightSet(source, WeightsMeta.from_file(meta_file))
     fp32.verify()
     task = get_task(fp32.meta.task)
     dataset = task.load_data_for(fp32.meta, data)

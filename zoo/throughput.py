@@ -35,7 +35,7 @@ from zoo.errors import ZooError
 from zoo.predictor import run_split
 from zoo.registry import get_task
 from zoo.task import Sample, Split, Task
-from zoo.weights import WeightsMeta, WeightsRef, sha256_file
+from zoo.weights import WeightSet, WeightsMeta, sha256_file
 
 Runner = Callable[[dict[str, np.ndarray]], Any]
 PEAK_SIZE = 512
@@ -154,13 +154,13 @@ def speedups(rows: list[BenchRow], reference: str) -> dict[tuple[str, int], floa
 
 # ---- runtimes ---------------------------------------------------------------------------
 
-def temporary_ref(onnx_path: str | Path, like: WeightsMeta, name: str) -> WeightsRef:
-    """A WeightsRef for a model written by the benchmark itself (export or quantization)."""
+def temporary_ref(onnx_path: str | Path, like: WeightsMeta, name: str) -> WeightSet:
+    """A WeightSet for a model written by the benchmark itself (export or quantization)."""
     meta = WeightsMeta(**{**asdict(like), "name": name, "sha256": sha256_file(onnx_path)})
-    return WeightsRef(Path(onnx_path), meta)
+    return WeightSet(Path(onnx_path), meta)
 
 
-def onnx_runner(ref: WeightsRef, task: Task, device: str = "auto",
+def onnx_runner(ref: WeightSet, task: Task, device: str = "auto",
                 threads: int | None = None, micro_batch: int | None = None) -> Runner:
     """The exact path ``zoo predict`` takes: :class:`zoo.predictor.Model` ``.run``."""
     from zoo.predictor import Model
@@ -183,7 +183,7 @@ def keras_runners(model: Any, task: Task) -> dict[str, Runner]:
     return {"keras predict": predict, "keras call": lambda b: model(args(b), training=False)}
 
 
-def find_keras(ref: WeightsRef) -> Path | None:
+def find_keras(ref: WeightSet) -> Path | None:
     """The Keras file this ONNX was exported from, when it is still on disk.
 
     Looks beside the ONNX file, then in the run folder named by ``--out`` in the recorded
@@ -324,7 +324,7 @@ class Workload:
 
         self.spec = get_task(task)
         self.trained = True
-        self.ref: WeightsRef | None
+        self.ref: WeightSet | None
         try:
             self.ref = resolve(task, weights, arch, self.spec.default_weights)
             self.ref.verify()

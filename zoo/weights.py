@@ -333,9 +333,6 @@ def _worst(values: np.ndarray) -> float:
     return low if -low > high - 1 else high
 
 
-#: the old name of :class:`WeightSet`, kept while callers move to the new one
-WeightsRef = WeightSet
-
 
 def shipped_root() -> Path:
     return Path(str(resources.files("zoo.pretrained")))
