@@ -47,15 +47,3 @@ def is_user_weights(path: str | Path) -> bool:
     except ValueError:
         return False
     return True
-
-
-def origin(onnx: str | Path, task: str, name: str) -> str:
-    """Where a weight set lives, as ``zoo list`` shows it: "shipped", "user", or "user,
-    shadows shipped" when a shipped weight set of the task has the same name."""
-    if not is_user_weights(onnx):
-        return "shipped"
-    from zoo.weights import read_folder, shipped_dir
-
-    folder = shipped_dir(task)
-    shadowed = folder.is_dir() and any(s.meta.name == name for s in read_folder(folder))
-    return "user, shadows shipped" if shadowed else "user"

@@ -382,6 +382,16 @@ def parse_tag(text: str) -> tuple[str, int | None]:
     return match["name"], int(version) if version else None
 
 
+def origin(onnx: str | Path, task: str, name: str) -> str:
+    """Where a weight set lives, as ``zoo list`` shows it: "shipped", "user", or "user,
+    shadows shipped" when a shipped weight set of the task has the same name."""
+    if not home.is_user_weights(onnx):
+        return "shipped"
+    folder = shipped_dir(task)
+    shadowed = folder.is_dir() and any(s.meta.name == name for s in read_folder(folder))
+    return "user, shadows shipped" if shadowed else "user"
+
+
 def resolve(task: str, weights: str | Path = "default", arch: str | None = None,
             default: str = "") -> WeightSet:
     """Find a weight set: ``default``, a shipped ``name`` or ``name.vN``, an ``.onnx`` file or

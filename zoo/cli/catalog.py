@@ -10,15 +10,14 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from zoo import home
 from zoo.cli.common import console, friendly_errors
 from zoo.registry import get_task, list_models, list_tasks
-from zoo.weights import WeightSet, list_weights
+from zoo.weights import WeightSet, list_weights, origin
 
 
 def where(ref: WeightSet) -> str:
     """", user" or ", user, shadows shipped" after the architecture in `zoo list`."""
-    place = home.origin(ref.onnx, ref.meta.task, ref.meta.name)
+    place = origin(ref.onnx, ref.meta.task, ref.meta.name)
     return "" if place == "shipped" else f", {place}"
 
 
@@ -62,7 +61,7 @@ def info(task: str = typer.Argument(...), as_json: bool = typer.Option(False, "-
     data = spec.describe()
     data["architectures"] = {a: get_architecture(task, a).description for a in list_models(task=task)}
     data["weights"] = [
-        {"tag": ref.tag, "path": str(ref.onnx), "origin": home.origin(ref.onnx, task, ref.meta.name),
+        {"tag": ref.tag, "path": str(ref.onnx), "origin": origin(ref.onnx, task, ref.meta.name),
          **{k: v for k, v in vars(ref.meta).items() if k not in ("inputs",)}}
         for ref in list_weights(task)
     ]
