@@ -3,8 +3,9 @@
 On the same copies of the real 800x600 Omega scans and the same cores, it times
 
 * the decode bound: Pillow decode + Gravity Spy's crop only, in ``--threads`` threads;
-* zoo's local engine end to end (``Predictor.iter_predict``: read, crop, gray, rescale,
-  onnxruntime, decode), shipped single-view weights;
+* zoo's local engine end to end (``Predictor.iter_predict``: read, crop, gray, rescale in
+  reader processes, already started by a warm-up pass like the Dask workers; onnxruntime and
+  decoding here), shipped single-view weights;
 * the Dask engine end to end on a LocalCluster of ``--workers`` processes (1 thread each),
   sessions already loaded on the workers (a warm-up pass), results back on the client;
 
@@ -135,6 +136,7 @@ def main() -> None:
 
     from zoo.io.files import atomic_write_text
     from zoo.predictor import load
+    from zoo.readers import PROCESS_MIN_SAMPLES
 
     predictor = load("glitch", device="cpu")
     rates: dict[str, list[float]] = {"decode_bound": [], "local": [], "dask": []}
@@ -148,9 +150,12 @@ def main() -> None:
             Client(cluster) as client:
         folder = make_folder(args.n, Path(tmp) / "scans", args.scans)
         files = sorted(folder.iterdir())
-        warm = make_folder(64, Path(tmp) / "warm", args.scans)  # loads the sessions on every worker
-        dask_rate(predictor, warm, 64, args.batch_size, client, args.readers, files_per_job=8)
-        local_rate(predictor, warm, 64, args.batch_size)
+        # Loads the sessions on every Dask worker and starts the local engine's reader
+        # processes (a run that small would be read by threads otherwise).
+        n_warm = max(64, PROCESS_MIN_SAMPLES)
+        warm = make_folder(n_warm, Path(tmp) / "warm", args.scans)
+        dask_rate(predictor, warm, n_warm, args.batch_size, client, args.readers, files_per_job=8)
+        local_rate(predictor, warm, n_warm, args.batch_size)
         for _ in range(args.rounds):
             load_avg.append(os.getloadavg()[0])
             stages = {

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from zoo.predictor import Predictor
+from zoo.readers import PROCESS_MIN_SAMPLES
 from zoo.registry import get_task
 from zoo.task import Sample
 from zoo.weights import list_weights
@@ -73,9 +74,11 @@ def test_bad_files_are_reported_and_the_rest_still_predicted(predictor, tmp_path
     assert sum(p.ok for p in preds) == len(paths)
 
 
-def test_memory_stays_bounded_on_a_long_file_list(predictor, tmp_path):
+@pytest.mark.parametrize("processes", [False, True, None], ids=["threads", "processes", "auto"])
+def test_memory_stays_bounded_on_a_long_file_list(predictor, tmp_path, processes):
     """A generator of 20,000 paths is consumed lazily: files read ahead of the predictions
-    handed out never exceed a fixed window, however long the list is."""
+    handed out never exceed a fixed window, however long the list is, whether threads or
+    reader processes read them (deciding which draws up to PROCESS_MIN_SAMPLES names first)."""
     paths = write_digits(tmp_path / "in", 8)
     n, batch_size, workers = 20_000, 32, 2
     drawn = 0
@@ -85,7 +88,7 @@ def test_memory_stays_bounded_on_a_long_file_list(predictor, tmp_path):
     task = predictor.task
     original_read = task.read
 
-    def counting_read(sample, options):
+    def counting_read(sample, options):  # seen by reader threads; processes read unpatched
         nonlocal reads_alive
         with lock:
             reads_alive += 1
@@ -100,7 +103,8 @@ def test_memory_stays_bounded_on_a_long_file_list(predictor, tmp_path):
     task.read = counting_read  # instance attribute: shadows the method for this test only
     try:
         done = 0
-        for pred in predictor.iter_predict(items(), batch_size=batch_size, workers=workers):
+        for pred in predictor.iter_predict(items(), batch_size=batch_size, workers=workers,
+                                           processes=processes):
             assert pred.ok
             done += 1
             with lock:
@@ -108,8 +112,10 @@ def test_memory_stays_bounded_on_a_long_file_list(predictor, tmp_path):
     finally:
         del task.read
     assert done == n
+    assert (reads_alive == n) is (processes is False)
     # Read-ahead window (2 x batch) plus one pending batch, independent of n.
-    assert max_ahead <= 3 * batch_size + 16 * workers, max_ahead
+    bound = 3 * batch_size + 16 * workers + (PROCESS_MIN_SAMPLES if processes is None else 0)
+    assert max_ahead <= bound, max_ahead
 
 
 def test_a_batch_of_the_wrong_shape_is_a_one_line_error(predictor):

@@ -14,15 +14,12 @@ one onnxruntime intra-op thread and ``readers`` decoding threads that overlap fi
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
-import sys
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +36,7 @@ from zoo.jobs import (
     run_job_to_shard,
     spec_of,
 )
+from zoo.readers import heap_for_image_buffers
 
 if TYPE_CHECKING:
     from zoo.predictor import Prediction, Predictor
@@ -86,36 +84,14 @@ def window_for(client: Any) -> int:
 
 
 def _predictions(job: Job, spec: PredictorSpec, settings: JobSettings) -> list[Prediction]:
-    _heap_for_image_buffers()
-    return run_job(predictor_for(spec), job, settings)
+    heap_for_image_buffers()
+    return run_job(predictor_for(spec), job, settings, processes=False)
 
 
 def _shard(job: Job, spec: PredictorSpec, settings: JobSettings, folder: str,
            fmt: str) -> JobResult:
-    _heap_for_image_buffers()
-    return run_job_to_shard(predictor_for(spec), job, settings, folder, fmt)
-
-
-@lru_cache(maxsize=1)
-def _heap_for_image_buffers() -> None:
-    """Undo, in this worker process, what distributed's ``MALLOC_TRIM_THRESHOLD_`` does to
-    image buffers.
-
-    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also pins glibc's
-    mmap threshold at 128 KiB: every decoded scan (1.9 MB) then comes from a fresh ``mmap``
-    and is zero-filled page by page. That doubled a worker's CPU per raw Omega scan (8.4 s
-    against 4.2 s for a job of 256, measured here). ``mallopt`` puts buffers up to 32 MiB back
-    on the heap and trims it only past 64 MiB free. Only where the variable is set, on glibc.
-    """
-    if sys.platform != "linux" or "MALLOC_TRIM_THRESHOLD_" not in os.environ:
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    libc.mallopt(m_mmap_threshold, 32 << 20)
-    libc.mallopt(m_trim_threshold, 64 << 20)
+    heap_for_image_buffers()
+    return run_job_to_shard(predictor_for(spec), job, settings, folder, fmt, processes=False)
 
 
 def _submit_window(client: Any, fn: Callable[..., Any], jobs: Iterable[Job], args: tuple,

@@ -70,7 +70,8 @@ class JobSettings:
 
     top_k: int = 1
     batch_size: int = 64
-    #: file-decoding threads per job (None: the predictor's default for this machine)
+    #: file readers per job, processes or threads (None: the predictor's default for this
+    #: machine; see :meth:`Predictor.iter_samples`)
     readers: int | None = 2
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -117,11 +118,16 @@ def predictor_for(spec: PredictorSpec) -> Predictor:
         return predictor
 
 
-def run_job(predictor: Predictor, job: Job, settings: JobSettings) -> list[Prediction]:
-    """Predictions for every sample of ``job`` (failures carry their one-line reason)."""
+def run_job(predictor: Predictor, job: Job, settings: JobSettings, *,
+            processes: bool | None = None) -> list[Prediction]:
+    """Predictions for every sample of ``job`` (failures carry their one-line reason).
+
+    ``processes``: read in reader processes or threads (None: by the job's size, see
+    :meth:`Predictor.iter_samples`); a Dask worker, one process per core, reads in threads.
+    """
     options = predictor.sample_options(settings.options)
     return list(predictor.iter_samples(job.samples, settings.top_k, settings.batch_size,
-                                       settings.readers, **options))
+                                       settings.readers, processes=processes, **options))
 
 
 @dataclass
@@ -135,10 +141,10 @@ class JobResult:
 
 
 def run_job_to_shard(predictor: Predictor, job: Job, settings: JobSettings,
-                     folder: str, fmt: str) -> JobResult:
+                     folder: str, fmt: str, *, processes: bool | None = None) -> JobResult:
     """Run ``job`` and write its shard; only counts and error lines travel back."""
     ok, errors = write_shard(folder, fmt, job.index, job.fingerprint,
-                             run_job(predictor, job, settings))
+                             run_job(predictor, job, settings, processes=processes))
     return JobResult(ok, errors, predictor.loaded_weights())
 
 

@@ -1,25 +1,36 @@
 """onnxruntime inference: one session per weight set, fixed-size batches, streamed files.
 
-Files are decoded by a small thread pool that reads ahead of inference through a bounded
-window, so decoding overlaps with ``session.run`` (which releases the GIL) and memory stays
-bounded however many files a directory holds.
+Files are read by reader processes (threads for small runs: :mod:`zoo.readers`) ahead of
+inference through a bounded window, so reading overlaps with ``session.run`` and memory
+stays bounded however many files a directory holds.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from zoo.errors import InputError, WeightsError, ZooError
+from zoo.errors import WeightsError, ZooError
 from zoo.ood import OODCalibration, annotate
+from zoo.readers import (
+    PROCESS_MIN_SAMPLES,
+    ProcessReader,
+    Read,
+    default_workers,
+    read_chunk,
+    use_processes,
+)
 from zoo.task import Sample, Split, Task
 from zoo.weights import WeightSet, resolve
 
@@ -433,52 +444,64 @@ class Predictor:
         return {**pinned, **options}
 
     def iter_predict(self, items: Iterable[str | Path], top_k: int = 1, batch_size: int = 64,
-                     workers: int | None = None, **options: Any) -> Iterator[Prediction]:
+                     workers: int | None = None, *, processes: bool | None = None,
+                     **options: Any) -> Iterator[Prediction]:
         """Stream predictions for files, folders and globs (see :meth:`iter_samples`)."""
         options = self.sample_options(options)
         samples = self.task.samples((str(i) for i in items), options)
-        return self.iter_samples(samples, top_k, batch_size, workers, **options)
+        return self.iter_samples(samples, top_k, batch_size, workers, processes=processes,
+                                 **options)
 
     def iter_samples(self, samples: Iterable[Sample], top_k: int = 1, batch_size: int = 64,
-                     workers: int | None = None, **options: Any) -> Iterator[Prediction]:
-        """Stream predictions: decode ahead in threads, run full batches, bounded memory.
+                     workers: int | None = None, *, processes: bool | None = None,
+                     **options: Any) -> Iterator[Prediction]:
+        """Stream predictions: read ahead in other processes or threads, run full batches,
+        bounded memory.
 
-        Samples are handed to the reader threads in chunks (one future per chunk, not per
-        file) and at most ``window`` chunks are in flight, so memory is bounded by about
-        ``2 * batch_size`` decoded samples plus one pending batch per group, whatever the
-        number of files. Decoding (Pillow and numpy release the GIL) overlaps ``session.run``.
+        Runs of :data:`zoo.readers.PROCESS_MIN_SAMPLES` samples or more are read by
+        ``workers`` reader processes (default: one per core), smaller ones by ``workers``
+        threads (default: cores + 1, at most 4), where starting processes would cost more
+        than it saves; ``processes`` forces one or the other (the Dask engine's workers, one
+        process per core already, read in threads). Either way, samples go out in chunks (one
+        future per chunk, not per file) and at most ``window`` chunks are in flight, so memory
+        is bounded by about ``2 * batch_size`` decoded samples plus one pending batch per
+        group, whatever the number of files, and reading overlaps ``session.run`` here (which
+        releases the GIL). Deciding draws up to that many samples (names, not data) ahead.
         """
-        workers = workers or min(4, (os.cpu_count() or 1) + 1)
+        stream = iter(samples)
+        head = list(itertools.islice(stream, PROCESS_MIN_SAMPLES)) if processes is None else []
+        if processes is None:
+            processes = use_processes(self.task, len(head))
+        workers = workers or default_workers(processes)
         chunk = max(1, min(16, batch_size // (2 * workers)))
         window = max(2 * workers, (2 * batch_size) // chunk)
         pending: dict[str, list[tuple[Sample, dict[str, np.ndarray]]]] = {}
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoo-read") as pool:
-            inflight: deque[Future[list[tuple[Sample, dict[str, np.ndarray] | str]]]] = deque()
-            for part in _chunks(samples, chunk):
-                inflight.append(pool.submit(self._read_chunk, part, options))
+        with ExitStack() as stack:
+            submit: Callable[[list[Sample], Mapping[str, Any]], Future[list[Read]]]
+            if processes:
+                submit = ProcessReader(self.task, workers).submit
+            else:
+                threads = stack.enter_context(
+                    ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoo-read"))
+
+                def submit(part: list[Sample], opts: Mapping[str, Any]) -> Future[list[Read]]:
+                    return threads.submit(read_chunk, self.task, part, opts)
+            inflight: deque[tuple[list[Sample], Future[list[Read]]]] = deque()
+            # Futures not yet collected are cancelled however the stream ends (Ctrl-C, an
+            # error, a consumer that stops early); a chunk being read finishes on its own.
+            stack.callback(lambda: [future.cancel() for _, future in inflight])
+            for part in _chunks(itertools.chain(head, stream), chunk):
+                inflight.append((part, submit(part, options)))
                 if len(inflight) >= window:
-                    yield from self._collect(inflight.popleft().result(), pending, batch_size, top_k)
+                    yield from self._collect(_read_result(*inflight.popleft()), pending,
+                                             batch_size, top_k)
             while inflight:
-                yield from self._collect(inflight.popleft().result(), pending, batch_size, top_k)
+                yield from self._collect(_read_result(*inflight.popleft()), pending, batch_size,
+                                         top_k)
         for group in list(pending):
             yield from self._flush(group, pending, top_k)
 
-    def _read_chunk(self, samples: list[Sample], options: Mapping[str, Any]
-                    ) -> list[tuple[Sample, dict[str, np.ndarray] | str]]:
-        """Read samples in a worker thread; a failure becomes its one-line message."""
-        out: list[tuple[Sample, dict[str, np.ndarray] | str]] = []
-        for sample in samples:
-            try:
-                out.append((sample, self.task.read(sample, options)))
-            except InputError as exc:
-                out.append((sample, str(exc)))
-            except ZooError as exc:
-                out.append((sample, f"{sample.key}: {exc}"))
-            except Exception as exc:  # a reader bug must not kill a million-file run
-                out.append((sample, f"{sample.key}: {type(exc).__name__}: {exc}"))
-        return out
-
-    def _collect(self, read: list[tuple[Sample, dict[str, np.ndarray] | str]],
+    def _collect(self, read: list[Read],
                  pending: dict[str, list[tuple[Sample, dict[str, np.ndarray]]]],
                  batch_size: int, top_k: int) -> Iterator[Prediction]:
         for sample, arrays in read:
@@ -525,6 +548,15 @@ def _chunks(samples: Iterable[Sample], size: int) -> Iterator[list[Sample]]:
             part = []
     if part:
         yield part
+
+
+def _read_result(part: list[Sample], future: Future[list[Read]]) -> list[Read]:
+    """A chunk's reads; a reader process that died (killed, out of memory, a crash in a
+    decoder) fails the samples of its chunks with one line each, and the run goes on."""
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        return [(sample, f"{sample.key}: the process reading it died ({exc})") for sample in part]
 
 
 def run_split(run: Callable[[dict[str, np.ndarray]], Any], task: Task, split: Split,

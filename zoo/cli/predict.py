@@ -24,6 +24,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from zoo import readers
 from zoo.cli.common import (
     WEIGHTS_HELP,
     command_flags,
@@ -44,6 +45,7 @@ from zoo.io.shards import SUMMARY
 from zoo.jobs import FILES_PER_JOB, JobSettings, predict_to_folder
 from zoo.ood import refuse_flagged
 from zoo.predictor import Predictor
+from zoo.readers import PROCESS_MIN_SAMPLES
 from zoo.registry import get_task
 
 
@@ -109,9 +111,12 @@ def predict(
     output: str | None = typer.Option(None, "--output", "-o",
                                       help="Write here (atomically); DIR/: a shard per job, resumable."),
     device: Device = typer.Option(Device.auto, "--device", help="auto: CUDA when onnxruntime-gpu has it."),
-    workers: int | None = typer.Option(None, "--workers", min=1,
-                                       help="local: file-decoding threads; dask: local worker processes."),
-    engine: Engine = typer.Option(Engine.local, "--engine", help="local (threads here) or dask (a cluster)."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1,
+        help="local: file-reading processes (default: one per core; threads for runs under "
+             f"{PROCESS_MIN_SAMPLES} files); dask: local worker processes."),
+    engine: Engine = typer.Option(Engine.local, "--engine",
+                                  help="local (this machine) or dask (a cluster)."),
     scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address (--engine dask)."),
     manifest: Path | None = typer.Option(None, "--manifest", help="Text file of input paths, one a line."),
     files_per_job: int = typer.Option(FILES_PER_JOB, "--files-per-job", min=1,
@@ -164,6 +169,7 @@ def predict(
                    TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=True,
                    disable=not show)
     with ExitStack() as stack:
+        stack.callback(readers.shutdown)  # the local engine's reader processes end with the command
         client = stack.enter_context(cluster_client(None, scheduler, workers)) \
             if engine == Engine.dask else None
         if folder:
