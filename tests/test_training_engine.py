@@ -240,3 +240,18 @@ def test_eval_reports_the_threshold_recorded_in_the_weights(tmp_path):
     (tmp_path / "digits-dense.json").write_text(json.dumps(meta))
     report = zoo.evaluate("digits", tmp_path / "digits-dense.onnx")
     assert report["metrics"]["threshold"] == meta["threshold"]
+
+
+def test_eval_with_another_seed_measures_on_other_data():
+    import zoo
+    from zoo.weights import resolve
+
+    meta = resolve("digits", "digits-dense").meta
+    task = get_task("digits")
+    own, fresh = task.load_data_for(meta), task.load_data_for(meta, seed=meta.recipe["seed"] + 1)
+    assert own.source["split_seed"] == meta.recipe["seed"]
+    assert set(fresh.test.ids) != set(own.test.ids)
+    report = zoo.evaluate("digits", "digits-dense", seed=meta.recipe["seed"] + 1)
+    default = zoo.evaluate("digits", "digits-dense")
+    assert (report["seed"], default["seed"]) == (meta.recipe["seed"] + 1, meta.recipe["seed"])
+    assert report["metrics"] != default["metrics"]

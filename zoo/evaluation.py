@@ -54,11 +54,14 @@ def measure(task: Task, onnx_path: Path, split: Split, threshold: Mapping[str, A
 
 def evaluate(task: str, weights: str | Path = "default", *, arch: str | None = None,
              data: str | None = None, out: str | Path | None = None,
-             data_options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+             data_options: Mapping[str, Any] | None = None,
+             seed: int | None = None) -> dict[str, Any]:
     """Metrics of ``weights`` on the test split beside the task's classical baseline.
 
-    Returns ``{"weights", "name", "n", "metrics", "baseline"}``; with ``out`` the report is
-    also written to ``out/eval.json`` and the task's plots beside it.
+    ``seed`` (default: the weights' own) re-creates the data with another seed: for a
+    simulator a fresh sample the weights never saw, with the baseline fitted on its train
+    split. Returns ``{"weights", "name", "n", "seed", "metrics", "baseline"}``; with ``out``
+    the report is also written to ``out/eval.json`` and the task's plots beside it.
     """
     from zoo.weights import resolve
 
@@ -66,14 +69,15 @@ def evaluate(task: str, weights: str | Path = "default", *, arch: str | None = N
     options = check_data_options(spec, data_options or {})
     ref = resolve(task, weights, arch, spec.default_weights)
     ref.verify()
-    dataset = spec.load_data_for(ref.meta, data, **options)
+    dataset = spec.load_data_for(ref.meta, data, seed=seed, **options)
     out_dir = None if out is None else Path(out)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     threshold = ref.meta.threshold or ref.meta.metrics.get("threshold")  # older metadata
     metrics = measure(spec, ref.onnx, dataset.test, threshold, out_dir, ref.meta.ood)
+    used_seed = int((ref.meta.recipe or {}).get("seed", 0)) if seed is None else seed
     report = {"weights": str(ref.onnx), "name": ref.meta.name, "n": len(dataset.test),
-              "metrics": metrics, "baseline": spec.baseline(dataset)}
+              "seed": used_seed, "metrics": metrics, "baseline": spec.baseline(dataset)}
     if out_dir is not None:
         atomic_write_text(out_dir / "eval.json", json.dumps(report, indent=2, default=str) + "\n")
     return report

@@ -251,12 +251,14 @@ class Task:
         return split.y
 
     def load_data_for(self, meta: WeightsMeta, source: str | None = None,
-                      **overrides: Any) -> Dataset:
+                      seed: int | None = None, **overrides: Any) -> Dataset:
         """The data a weight set was measured on, re-created from its metadata.
 
         With ``source`` (a user's file) that file is read with the architecture's data
         options. Without it the recorded file is re-read while it still exists, otherwise the
-        recorded options (simulator seed, sizes, view) are replayed. ``overrides`` win.
+        recorded options (simulator seed, sizes, view) are replayed. ``overrides`` win, and
+        ``seed`` replaces the recorded seed (simulator and split): a fresh seed gives data
+        the weights never saw.
         """
         recorded = meta.data_source or {}
         options = self.data_options_for(meta.arch)
@@ -266,7 +268,9 @@ class Task:
             source = path if path and not simulated and Path(path).exists() else None
             options.update(recorded.get("options", {}))
         options.update(overrides)
-        return self.load_data(source, int((meta.recipe or {}).get("seed", 0)), **options)
+        if seed is None:
+            seed = int((meta.recipe or {}).get("seed", 0))
+        return self.load_data(source, seed, **options)
 
     def evaluate(self, split: Split, outputs: list[np.ndarray],
                  out_dir: Path | None = None) -> dict[str, Any]:

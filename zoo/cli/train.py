@@ -106,6 +106,10 @@ def evaluate(
     arch: str | None = typer.Option(None, "--arch"),
     data: str | None = typer.Option(None, "--data", "-d", help="Data file; default: the built-in source."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Folder for the report and plots."),
+    seed: int | None = typer.Option(None, "--seed",
+                                    help="Data seed (simulator and split); default: the weights' "
+                                         "own. A fresh seed measures on data the weights never "
+                                         "saw, the baseline refitted on its train split."),
 ) -> None:
     """Re-measure weights on the held-out test split, beside the task's classical baseline.
 
@@ -120,7 +124,8 @@ def evaluate(
     given_path = Path(weights).suffix == ".onnx" or Path(weights).is_dir()
     out = out or (Path(weights) if Path(weights).is_dir() else Path(weights).parent if given_path
                   else Path("runs") / f"eval-{task}")
-    report = run_evaluate(task, weights, arch=arch, data=data, out=out, data_options=data_options)
+    report = run_evaluate(task, weights, arch=arch, data=data, out=out, data_options=data_options,
+                          seed=seed)
     console.print(metrics_table(f"{task}: {report['name']} on the test split ({report['n']} samples)",
                                 {"model": report["metrics"], "baseline": report["baseline"] or {}}))
     console.print(f"report and plots in {out}", markup=False)
