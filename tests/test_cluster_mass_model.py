@@ -91,3 +91,34 @@ def test_shipped_weights_predict_a_fits_file(tmp_path):
     bad = model.predict([path], z=-1.0)[0]
     assert not bad.ok and "must be positive" in bad.error
     assert get_task("cluster-mass").read(Sample(str(path), (str(path),)), {})["_redshift"] == 0.2
+
+
+def test_sigma_calibration_recovers_a_mass_dependent_scale():
+    from zoo.tasks.cluster_mass.calibration import PIVOT_LOG_M, fit_scale
+
+    rng = np.random.default_rng(0)
+    mu = rng.uniform(13.0, 14.8, 20000)
+    log_sigma = np.full_like(mu, np.log(0.1))
+    true = log_sigma - 0.06 - 0.17 * (mu - PIVOT_LOG_M)  # too wide at high mass, as v3 was
+    y = mu + np.exp(true) * rng.standard_normal(len(mu))
+    a, b = fit_scale(y, mu, log_sigma)
+    assert a == pytest.approx(-0.06, abs=0.02) and b == pytest.approx(-0.17, abs=0.03)
+    assert fit_scale(y, mu, true) == pytest.approx((0.0, 0.0), abs=0.03)
+
+
+def test_sigma_calibration_folds_exactly_into_the_log_sigma_unit():
+    pytest.importorskip("keras")
+    from zoo.tasks.cluster_mass.calibration import PIVOT_LOG_M, fold_into_head
+    from zoo.training import create_model
+
+    model = create_model("cluster-mass", "cnn", filters=4)
+    rng = np.random.default_rng(1)
+    inputs = [np.log1p(rng.poisson(2.0, (4, 50, 50, 10))).astype(np.float32),
+              np.array([[0.1], [0.3], [0.6], [0.9]], np.float32)]
+    model.get_layer("log_sigma").kernel.assign(rng.normal(0, 0.05, (64, 1)).astype(np.float32))
+    before = np.asarray(model(inputs, training=False), np.float64)
+    fold_into_head(model, 0.2, -0.5)
+    after = np.asarray(model(inputs, training=False), np.float64)
+    assert np.allclose(after[:, 0], before[:, 0])
+    expected = before[:, 1] + 0.2 - 0.5 * (before[:, 0] - PIVOT_LOG_M)
+    assert np.allclose(after[:, 1], expected, atol=1e-5)

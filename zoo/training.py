@@ -191,8 +191,9 @@ def train_model(task: Task, spec: Architecture, recipe: Recipe, data: Dataset,
     The recipe's own callbacks run first (NaN guard, early stopping with the best weights
     restored, plateau schedule), then the task's, then ``callbacks`` (a run folder's log and
     checkpoint, progress), so that a checkpoint never holds an epoch the others missed.
-    A task callback with a ``weights_metadata`` dict (glitch-chirp's validation threshold)
-    hands it to :attr:`Trained.metadata`: tasks hold no state between runs.
+    A task callback with a ``weights_metadata`` dict (glitch-chirp's validation threshold,
+    cluster-mass's sigma calibration under ``extra``) hands it to :attr:`Trained.metadata`:
+    tasks hold no state between runs.
     With ``checkpoint`` (a run folder's) early stopping keeps its state there, so that a
     resumed run stops, and restores the best weights, as an uninterrupted one would.
     With ``init`` (Keras weights, see :func:`initial_weights`) training starts from them:
@@ -388,7 +389,8 @@ def finish_run(task: Task, arch: str, model: Any, dataset: Dataset, recipe: Reci
     onnx_path = out / "model.onnx"
     export_onnx(model, onnx_path, {"task": task.name, "arch": arch, "classes": ",".join(task.classes),
                                    "preprocessing": task.preprocessing, "zoo_version": __version__})
-    threshold = dict(weights_metadata or {}).get("threshold")
+    fitted = dict(weights_metadata or {})
+    threshold = fitted.get("threshold")
     metrics = measure(task, onnx_path, dataset.test, threshold, out)
     baseline = task.baseline(dataset)
     if history:
@@ -404,8 +406,8 @@ def finish_run(task: Task, arch: str, model: Any, dataset: Dataset, recipe: Reci
         trained_on_simulation=bool(dataset.source.get("simulated", False)), baseline=baseline,
         zoo_version=__version__, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         file="model.onnx", extra={"epochs_run": len(next(iter(history.values()), [])),
-                                  "hparams": dict(hparams or {})},
-        **dict(weights_metadata or {}),
+                                  "hparams": dict(hparams or {}), **fitted.pop("extra", {})},
+        **fitted,
     )
     meta.save(out / "model.json")
     atomic_write_text(out / "metrics.json", json.dumps({"test": metrics, "baseline": baseline,

@@ -17,7 +17,7 @@ import numpy as np
 from zoo.errors import InputError
 from zoo.registry import register_task
 from zoo.task import Dataset, InputSpec, OutputSpec, Recipe, Sample, Split, Task, option_types
-from zoo.tasks.cluster_mass import formats, metrics, simulator
+from zoo.tasks.cluster_mass import calibration, formats, metrics, simulator
 from zoo.tasks.cluster_mass import models as _models  # noqa: F401  (registers architectures)
 
 Z_TRAINED = (0.05, 1.0)
@@ -144,6 +144,10 @@ class ClusterMass(Task):
 
     def keras_metrics(self, recipe: Recipe) -> list[Any]:
         return _models.make_metrics()
+
+    def callbacks(self, data: Dataset, recipe: Recipe) -> list[Any]:
+        """The sigma recalibration on the validation split, folded in when training ends."""
+        return [calibration.calibration_callback(data.validation)]
 
     def fit_targets(self, split: Split) -> np.ndarray:
         return np.asarray(split.y, np.float32).reshape(-1, 1)
