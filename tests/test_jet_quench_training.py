@@ -25,17 +25,16 @@ def data(tmp_path_factory):
     return get_task("jet-quench").load_data(None, seed=0, n_jets=3000)
 
 
-@pytest.mark.xfail(reason="simulator v2 (reconstructed, pT-selected jets): this 4-epoch, "
-                   "8-filter CNN stays at chance (weighted AUC 0.49, unweighted 0.49, "
-                   "2026-12-06) while the GBDT reaches 0.62; the CNN needs longer "
-                   "training on these jets", strict=False)
 def test_briefly_trained_cnn_beats_chance(data, tmp_path):
+    """A one-module Inception trained for seconds (6 epochs on 2,100 jets) separates the
+    classes: the intensity encoding lets it count the soft constituents."""
     from zoo.training import fit
 
-    run = fit("jet-quench", "cnn", tmp_path / "run", dataset=data, progress=False,
-              hparams={"filters": 8, "dense_units": 16},
-              recipe_overrides={"epochs": 4, "batch_size": 64})
-    assert run.metrics["roc_auc"] > 0.56
+    run = fit("jet-quench", "inception", tmp_path / "run", dataset=data, progress=False,
+              hparams={"modules": 1, "towers": 3, "filters": 8},
+              recipe_overrides={"epochs": 6, "batch_size": 64, "learning_rate": 3e-3})
+    assert run.metrics["roc_auc"] > 0.6
+    assert run.metrics["unweighted"]["roc_auc"] > 0.65
     assert run.meta.baseline["roc_auc"] > 0.56
     assert run.meta.trained_on_simulation
     assert (tmp_path / "run" / "roc.png").stat().st_size > 0

@@ -16,23 +16,41 @@ from zoo.task import Task
 TASK = "jet-quench"
 
 
-INPUT_SCALE = 100.0
+#: Gains of the intensity encoding: a pixel holding the pT fraction x enters the network as
+#: tanh(s x) for each s; at 1e4 that is the pixel occupancy (0.995 for a 0.05 GeV hadron, the
+#: softest the simulator makes, in a 160 GeV jet), at 10 the hard core.
+INTENSITY_GAINS = (1e1, 1e2, 1e3, 1e4)
+
+
+def intensity_channels(image: Any) -> Any:
+    """Unit-sum (33, 33, 2) images -> 8 channels tanh(s x), s in ``INTENSITY_GAINS``.
+
+    Why: in unit-sum images the soft constituents, where quenched and vacuum jets differ
+    most here (the number of occupied pixels alone separates the simulator's classes with an
+    unweighted ROC AUC of 0.66), hold pT fractions of 0.002 to 0.02 beside a hardest pixel
+    of 0.2 to 0.7; linearly scaled, the core drowns them. Saturating copies at four gains
+    are a log-like encoding whose top channel is the occupancy, so a network can count
+    constituents (Komiske, Metodiev & Schwartz, JHEP 01 (2017) 110, add a multiplicity
+    channel to jet images for the same reason). Built from stock layers: saved models load
+    without custom code and export to ONNX like any other layer.
+    """
+    import keras
+
+    return keras.layers.Concatenate(name="intensity")([
+        keras.layers.Activation("tanh", name=f"tanh_{gain:g}")(
+            keras.layers.Rescaling(gain, name=f"gain_{gain:g}")(image))
+        for gain in INTENSITY_GAINS])
 
 
 def _model(task: Task, trunk: Any, name: str) -> Any:
-    """Wrap ``trunk(input) -> features`` with the task's input and sigmoid head.
-
-    The input is first multiplied by ``INPUT_SCALE``: unit-sum jet images have pixels of
-    order 0.01, which leaves plain networks slow to start and batch-norm running variances
-    (initialised at 1) far from the truth for many steps.
-    """
+    """Wrap ``trunk(encoded input) -> features`` with the task's input, the intensity
+    encoding (:func:`intensity_channels`) and the sigmoid head."""
     import keras
 
     from zoo.nets.common import classifier_head, task_inputs
 
     (inp,) = task_inputs(task)
-    x = keras.layers.Rescaling(INPUT_SCALE, name="input_scale")(inp)
-    return keras.Model(inp, classifier_head(trunk(x), task), name=name)
+    return keras.Model(inp, classifier_head(trunk(intensity_channels(inp)), task), name=name)
 
 
 def _recipe_space(trial: Any) -> dict[str, Any]:
