@@ -52,7 +52,30 @@ def test_predict_writes_json_and_csv_with_top_k(tmp_path):
     assert invoke("predict", "digits", str(tmp_path / "in" / "*.png"), "--format", "csv",
                   "-o", str(out_csv)).exit_code == 0
     with out_csv.open() as fh:
-        assert sorted(r["key"] for r in csv.DictReader(fh)) == sorted(str(p) for p, _ in files)
+        rows = list(csv.DictReader(fh))
+    assert sorted(r["key"] for r in rows) == sorted(str(p) for p, _ in files)
+    assert {r["weights"] for r in rows} == {"digits-cnn"} and "top" not in rows[0]
+
+
+def test_csv_rows_stream_as_they_come_failed_rows_first_included(tmp_path, capsys):
+    """The header is known before any row, so a failed row is written when it comes, not
+    held until a first success; every row has the same columns, notes in one of them."""
+    from zoo.cli.output import Sink, csv_columns
+    from zoo.predictor import Prediction, load
+
+    columns = csv_columns(load("cluster-mass", device="cpu").result_keys(), top_k=1)
+    assert columns == ["key", "log10_M500", "sigma_dex", "M500_Msun", "ood", "ood_flag",
+                       "notes", "weights", "error"]
+    sink = Sink("csv", None, verbose=False, columns=columns)
+    sink.add(Prediction("bad.npz", error="bad.npz: not a map"))
+    assert capsys.readouterr().out.splitlines() == [",".join(columns),
+                                                    "bad.npz,,,,,,,,bad.npz: not a map"]
+    sink.add(Prediction("a.npz", {"log10_M500": 14.5, "sigma_dex": 0.2, "M500_Msun": 3e14},
+                        weights="w", notes={"redshift": 0.3, "note": "z outside the range"}))
+    sink.close()
+    (row,) = csv.DictReader([",".join(columns), *capsys.readouterr().out.splitlines()])
+    assert row["notes"] == "redshift=0.3; note=z outside the range" and row["ood"] == ""
+    assert (row["log10_M500"], row["weights"], row["error"]) == ("14.5", "w", "")
 
 
 def test_bad_files_fail_with_one_line_each_and_non_zero_exit(tmp_path):

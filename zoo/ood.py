@@ -205,6 +205,10 @@ def _weight_set(name_or_path: str | Path) -> Any:
     return found[-1]  # the newest version
 
 
+#: the fields :func:`annotate` adds to a result
+OOD_FIELDS = ("ood", "ood_flag")
+
+
 def annotate(calibration: OODCalibration, task: Task, inputs: Mapping[str, np.ndarray],
              outputs: list[np.ndarray], results: list[dict[str, Any] | None]) -> None:
     """Add ``ood`` (the score) and ``ood_flag`` (score above the threshold) to each result."""
@@ -214,8 +218,8 @@ def annotate(calibration: OODCalibration, task: Task, inputs: Mapping[str, np.nd
                          f"gives {names}: recalibrate with zoo.ood.calibrate_weights")
     for result, score in zip(results, calibration.score(rows), strict=True):
         if result is not None:
-            result["ood"] = float(score)
-            result["ood_flag"] = bool(score > calibration.threshold)
+            result[OOD_FIELDS[0]] = float(score)
+            result[OOD_FIELDS[1]] = bool(score > calibration.threshold)
 
 
 def refuse_flagged(pred: Prediction) -> Prediction:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from zoo.errors import WeightsError, ZooError
-from zoo.ood import OODCalibration, annotate
+from zoo.ood import OOD_FIELDS, OODCalibration, annotate
 from zoo.readers import (
     PROCESS_MIN_SAMPLES,
     ProcessReader,
@@ -407,6 +407,17 @@ class Predictor:
     def __getstate__(self) -> None:
         raise TypeError("a Predictor holds onnxruntime sessions and is never pickled; "
                         "engines send zoo.jobs.spec_of(predictor) to their workers")
+
+    def result_keys(self, top_k: int = 1) -> list[str]:
+        """The fields of a successful result, known before any file is read (a CSV header
+        needs them before the first row, which may be a failure): the task's decoding of one
+        all-zero sample through the default weights, then the OOD score's fields, which every
+        weight set with an OOD calibration adds (the glitch task's multi-view weights have
+        one, its single-view weights none)."""
+        inputs = {i.name: np.zeros([1, *(d if isinstance(d, int) else 1 for d in i.shape[1:])],
+                                   np.float32) for i in self.model.session.get_inputs()}
+        (result,) = self.model.decode(self.model.run(inputs), top_k)
+        return [*(k for k in result or {} if k not in OOD_FIELDS), *OOD_FIELDS]
 
     def loaded_weights(self) -> dict[str, str]:
         """name -> sha256 of every weight set this predictor has loaded so far."""

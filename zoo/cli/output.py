@@ -3,6 +3,8 @@
 Rows stream as they come, failed inputs included (a row with the error), so memory does not
 grow with the number of files - except the table, whose column widths need its rows: it holds
 at most :data:`TABLE_ROWS` rows and beyond that prints a compact aligned form line by line.
+The CSV header is known before the first row (:func:`csv_columns`), so failed rows are written
+as they come, not held until a first success.
 ``-o`` goes through :class:`zoo.io.files.AtomicOutput`: the file is replaced only when at least
 one input was predicted, so a failed or empty run never replaces an existing output.
 """
@@ -41,6 +43,24 @@ def flat_row(pred: Prediction, verbose: bool) -> dict[str, Any]:
     return row
 
 
+def csv_columns(result_keys: list[str], top_k: int = 1) -> list[str]:
+    """The CSV header: the key, a result's fields (:meth:`Predictor.result_keys`), the
+    reader's notes in one column (which notes a file gets is known only once it is read),
+    the weights and the error."""
+    fields = [k for k in result_keys if k != "top" or top_k > 1]
+    return ["key", *fields, "notes", "weights", "error"]
+
+
+def csv_row(pred: Prediction) -> dict[str, Any]:
+    """One CSV row: :func:`flat_row` with every note as ``name=value`` in ``notes``."""
+    row = flat_row(pred, verbose=False)
+    row.pop("note", None)
+    if pred.ok:
+        row["notes"] = "; ".join(f"{k}={v}" for k, v in pred.notes.items())
+        row["weights"] = pred.weights
+    return row
+
+
 def checked(pred: Prediction) -> Prediction:
     """The prediction, or a failed one when the model's output is NaN or infinite."""
     if pred.ok and not _finite(pred.result):
@@ -63,16 +83,20 @@ class Sink:
     """Writes predictions as they stream; :meth:`close` finishes, :meth:`abort` discards."""
 
     def __init__(self, fmt: str, output: Path | None, verbose: bool,
-                 console: Console | None = None):
-        """``fmt``: "table", "json" or "csv"."""
+                 console: Console | None = None, columns: list[str] | None = None):
+        """``fmt``: "table", "json" or "csv"; ``columns``: the CSV header (:func:`csv_columns`)."""
         self.fmt, self.verbose = fmt, verbose
         self.console = console or Console()
         self.ok = self.failed = 0
         self.file = AtomicOutput(output, newline="") if output is not None else None
         self.fh: IO[str] = self.file.fh if self.file is not None else sys.stdout
-        self.rows: list[dict[str, Any]] = []  # table rows, or CSV error rows before a header
+        self.rows: list[dict[str, Any]] = []  # table rows
         self.columns: list[str] | None = None
         self.writer: Any = None
+        if fmt == "csv":
+            self.writer = csv.DictWriter(_Writes(self), fieldnames=columns or ["key", "error"],
+                                         extrasaction="ignore")
+            self.writer.writeheader()
         self.compact_widths: list[int] | None = None
 
     # ---- rows ----------------------------------------------------------------------------
@@ -86,24 +110,9 @@ class Sink:
             first = self.ok + self.failed == 1
             self._write(("[\n  " if first else ",\n  ") + json.dumps(row, default=str))
         elif self.fmt == "csv":
-            self._add_csv(flat_row(pred, True), pred.ok)
+            self.writer.writerow(csv_row(pred))
         elif pred.ok:  # the table: failures are on stderr, one line each
             self._add_table(flat_row(pred, self.verbose))
-
-    def _add_csv(self, row: dict[str, Any], ok: bool) -> None:
-        if self.writer is None:
-            if not ok:
-                self.rows.append(row)  # the header waits for the first result's columns
-                return
-            self._csv_header([*(k for k in row if k != "error"), "error"])
-        self.writer.writerow(row)
-
-    def _csv_header(self, columns: list[str]) -> None:
-        self.writer = csv.DictWriter(_Writes(self), fieldnames=columns, extrasaction="ignore")
-        self.writer.writeheader()
-        for held in self.rows:
-            self.writer.writerow(held)
-        self.rows = []
 
     def _add_table(self, row: dict[str, Any]) -> None:
         if self.compact_widths is None:
@@ -146,10 +155,7 @@ class Sink:
             return False
         if self.fmt == "json":
             self._write("\n]\n" if self.ok + self.failed else "[]\n")
-        elif self.fmt == "csv":
-            if self.writer is None:
-                self._csv_header(["key", "error"])
-        elif self.compact_widths is None and self.rows:
+        elif self.fmt == "table" and self.compact_widths is None and self.rows:
             table = self.table()
             if self.file is not None:  # through _Writes: a failed write is one line
                 Console(file=cast(IO[str], _Writes(self)), width=200).print(table)

@@ -34,7 +34,7 @@ from zoo.cli.common import (
     one_line,
     typed_options,
 )
-from zoo.cli.output import Sink, checked
+from zoo.cli.output import Sink, checked, csv_columns
 from zoo.dask_engine import cluster_client
 from zoo.dask_engine import iter_predict as dask_predict
 from zoo.errors import ZooError
@@ -191,7 +191,9 @@ def predict(
         stream = dask_predict(predictor, inputs, client=client, top_k=top_k, batch_size=batch_size,
                               files_per_job=files_per_job, **options) if client else \
             predictor.iter_predict(inputs, top_k, batch_size, workers, **options)
-        sink = Sink(fmt.value, Path(output) if output else None, verbose)
+        columns = csv_columns(predictor.result_keys(top_k), top_k) \
+            if fmt == OutputFormat.csv else None
+        sink = Sink(fmt.value, Path(output) if output else None, verbose, columns=columns)
         failed = 0
         try:
             with bar:
