@@ -26,6 +26,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -173,11 +174,14 @@ def heap_for_image_buffers() -> None:
 @cache
 def _task(name: str, module: str) -> Task:
     """The task, rebuilt from the registry in a reader process: importing its module
-    registers it (tasks added outside ``zoo.tasks`` included)."""
+    registers it (tasks added outside ``zoo.tasks`` included). A broken task module was
+    already reported by the parent; the readers do not repeat it."""
     from zoo.registry import get_task
 
-    importlib.import_module(module)
-    return get_task(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        importlib.import_module(module)
+        return get_task(name)
 
 
 def _read_in_process(task_ref: tuple[str, str], given: Limits, samples: list[Sample],
