@@ -27,9 +27,10 @@ import signal
 import sys
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from functools import cache, lru_cache
 from typing import Any
 
@@ -94,8 +95,12 @@ class ProcessReader:
             return self._submit(samples, options)
 
     def _submit(self, samples: list[Sample], options: Mapping[str, Any]) -> Future[list[Read]]:
-        return _pool(self.workers).submit(_read_in_process, self.task_ref, limits(), samples,
-                                          dict(options))
+        # Making a pool starts multiprocessing's resource tracker, which unblocks SIGINT when
+        # it is up: so outside the signals held while a reader process may be started.
+        pool = _pool(self.workers)
+        with _signals_held():
+            return pool.submit(_read_in_process, self.task_ref, limits(), samples,
+                               dict(options))
 
 
 _POOL: tuple[int, ProcessPoolExecutor] | None = None
@@ -128,6 +133,39 @@ def shutdown() -> None:
         if _POOL is not None:
             _POOL[1].shutdown(wait=True, cancel_futures=True)
             _POOL = None
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM held back while a reader process may be started.
+
+    A process started meanwhile inherits this thread's signal mask, so Ctrl-C (sent to the
+    whole foreground group) cannot interrupt it while it imports, before
+    :func:`_reader_started` ignores it. And this process handles SIGINT/SIGTERM only after the
+    start is complete: stopped halfway, between starting a reader and sending it its
+    instructions, the reader would die with a traceback. A signal that came meanwhile is
+    handled right after, as it would have been.
+    """
+    if threading.current_thread() is not threading.main_thread() or \
+            not hasattr(signal, "pthread_sigmask"):  # handlers run here only; Windows
+        yield
+        return
+    caught: list[int] = []
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda signum, _: caught.append(signum)) for sig in wanted}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for signum in caught[:1]:
+            handler = previous[signal.Signals(signum)]
+            if callable(handler):
+                handler(signum, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)
 
 
 def _reader_started() -> None:
