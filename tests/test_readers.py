@@ -125,8 +125,9 @@ def test_a_killed_reader_fails_only_samples_in_flight_and_the_run_goes_on(digit_
         if not preds:
             os.kill(reader_processes()[0].pid, signal.SIGKILL)
         preds.append(pred)
+    # Only chunks in flight when it died fail (none if it held none): at most the window.
     failed = [p.error for p in preds if not p.ok]
-    assert len(preds) == 3000 and 0 < len(failed) < 3000 - 16
+    assert len(preds) == 3000 and len(failed) <= 2 * 16
     assert all(e and "the process reading it died" in e and "\n" not in e for e in failed)
     again = list(predictor.iter_predict([folder], batch_size=16, processes=True))
     assert all(p.ok for p in again)

@@ -91,7 +91,8 @@ class ProcessReader:
     def submit(self, samples: list[Sample], options: Mapping[str, Any]) -> Future[list[Read]]:
         try:
             return self._submit(samples, options)
-        except BrokenProcessPool:  # it broke since _pool() looked: once more, on a new pool
+        except BrokenProcessPool:  # a reader died: this chunk and the next go to a new pool
+            shutdown()
             return self._submit(samples, options)
 
     def _submit(self, samples: list[Sample], options: Mapping[str, Any]) -> Future[list[Read]]:
@@ -111,7 +112,7 @@ def _pool(workers: int) -> Executor:
     """The pool of ``workers`` reader processes, started once and reused by later runs."""
     global _POOL
     with _POOL_LOCK:
-        if _POOL is not None and (_POOL[0] != workers or _broken(_POOL[1])):
+        if _POOL is not None and _POOL[0] != workers:
             _POOL[1].shutdown(wait=True, cancel_futures=True)
             _POOL = None
         if _POOL is None:
@@ -119,10 +120,6 @@ def _pool(workers: int) -> Executor:
                 workers, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_reader_started))
         return _POOL[1]
-
-
-def _broken(pool: ProcessPoolExecutor) -> bool:
-    return bool(getattr(pool, "_broken", False))
 
 
 def shutdown() -> None:
