@@ -62,6 +62,11 @@ CLASS_RANGES = {
     "Power_Line": ((50, 65), (55, 75), (0.0, 0.01)),
     "Violin_Mode": ((400, 1100), (450, 1700), (0.0, 0.01)),
     "Scratchy": ((60, 300), (90, 600), (0.0, 0.01)),
+    # v3: as the field guide's (Tomte 20-25 -> 71-85 Hz, Wandering_Line 0.8-1.1 -> 1.1-1.3 kHz,
+    # Paired_Doves 26-28 -> 57-66 Hz)
+    "Tomte": ((12, 35), (50, 140), (0.0, 0.03)),
+    "Wandering_Line": ((700, 1300), (800, 1500), (0.0, 0.005)),
+    "Paired_Doves": ((15, 45), (40, 130), (0.0, 0.03)),
 }
 
 
@@ -211,3 +216,16 @@ def test_classes_are_learnable():
             y.append(k)
     acc = cross_val_score(LogisticRegression(max_iter=500), np.array(x), np.array(y), cv=5)
     assert acc.mean() > 4 / len(constants.CLASSES)
+
+
+def test_cached_simulator_file_is_named_by_version(tmp_path, monkeypatch):
+    """Files of an older simulator are never reused for a newer one: the cache name holds the
+    version (weights record which version made their data)."""
+    from zoo.tasks.glitch import simulated_h5
+
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path))
+    made = []
+    monkeypatch.setattr(simulator, "simulate_h5", lambda path, n, seed: made.append(path))
+    path = simulated_h5(2, 5)
+    assert path.name == f"glitch-sim-v{simulator.SIMULATOR_VERSION}-seed5-n2.h5"
+    assert made == [path]

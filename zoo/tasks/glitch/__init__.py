@@ -60,11 +60,12 @@ def cache_dir() -> Path:
 
 
 def simulated_h5(n_per_class: int, seed: int) -> Path:
-    """The cached simulator file for (n_per_class, seed), generated once (simulate_h5 writes
-    through a temporary file, so an interrupted run leaves no half file behind)."""
-    from zoo.tasks.glitch.simulator import simulate_h5
+    """The cached simulator file for (n_per_class, seed) of this simulator version, generated
+    once (simulate_h5 writes through a temporary file, so an interrupted run leaves no half file
+    behind; the version in the name keeps files of an older simulator from being reused)."""
+    from zoo.tasks.glitch.simulator import SIMULATOR_VERSION, simulate_h5
 
-    path = cache_dir() / f"glitch-sim-seed{seed}-n{n_per_class}.h5"
+    path = cache_dir() / f"glitch-sim-v{SIMULATOR_VERSION}-seed{seed}-n{n_per_class}.h5"
     if not path.is_file():
         simulate_h5(path, n_per_class, seed=seed)
     return path

@@ -68,10 +68,10 @@ def _jitter(rng: np.random.Generator, scale: float = 0.02) -> float:
 
 
 def blip(t, rng):
-    """Blip: a short broadband teardrop: a low-Q sine-Gaussian at 40-150 Hz whose energy spans
+    """Blip: a short broadband teardrop: a low-Q sine-Gaussian at 30-150 Hz whose energy spans
     about three octaves, plus a weaker, shorter component an octave or two up (the tail towards
     ~1 kHz that real blips show)."""
-    t0, f0 = _jitter(rng, 0.01), _loguniform(rng, 40, 150)
+    t0, f0 = _jitter(rng, 0.01), _loguniform(rng, 30, 150)
     h = sine_gaussian(t, t0, f0, rng.uniform(0.7, 2.0), rng.uniform(0, 2 * np.pi))
     return sine_gaussian(t, t0 + rng.normal(0, 0.001), f0 * 2 ** rng.uniform(1.5, 3.0),
                          rng.uniform(0.7, 1.5), out=h, amp=rng.uniform(0.2, 0.6))
@@ -89,25 +89,36 @@ def koi_fish(t, rng):
 
 
 def tomte(t, rng):
-    """Tomte: a short low-frequency burst (20-60 Hz), triangular: wide at the bottom."""
-    t0, f0 = _jitter(rng, 0.01), _loguniform(rng, 20, 55)
-    h = sine_gaussian(t, t0, f0, rng.uniform(2.0, 4.0))
-    return sine_gaussian(t, t0, f0 * 0.6, rng.uniform(1.5, 3.0), out=h, amp=1.5)
+    """Tomte: a short low-frequency burst, triangular: its brightest part touches the bottom rows
+    (14-26 Hz) and it narrows upwards to a tip at 80-280 Hz (a blip's teardrop stands higher,
+    its bright core at 30 Hz and above)."""
+    t0, f0 = _jitter(rng, 0.01), _loguniform(rng, 14, 26)
+    h = sine_gaussian(t, t0, f0, rng.uniform(1.5, 3.0), amp=1.5)
+    h = sine_gaussian(t, t0, f0 * rng.uniform(1.8, 2.6), rng.uniform(1.0, 2.0), out=h)
+    return sine_gaussian(t, t0 + rng.normal(0, 0.002), f0 * 2 ** rng.uniform(2.5, 3.5),
+                         rng.uniform(0.7, 1.2), out=h, amp=rng.uniform(0.15, 0.4))
 
 
 def repeating_blips(t, rng):
-    """Repeating blips: 3-8 blips evenly spaced by 0.15-0.6 s (a periodic coupling)."""
-    n, spacing = int(rng.integers(3, 9)), rng.uniform(0.15, 0.6)
+    """Repeating blips: 2-8 blips (the field guide's have 2-3 close together), evenly spaced by
+    0.08-0.6 s (a periodic coupling), each a full blip with its high-frequency tail."""
+    n = int(rng.choice(np.arange(2, 9), p=[0.3, 0.25, 0.15, 0.1, 0.08, 0.07, 0.05]))
+    spacing = _loguniform(rng, 0.08, 0.6)
     start = -spacing * rng.uniform(0, n - 1)
-    f0, h = _loguniform(rng, 40, 200), np.zeros_like(t)
+    h = np.zeros_like(t)
     for k in range(n):
-        sine_gaussian(t, start + k * spacing + rng.normal(0, 0.005), f0 * rng.uniform(0.8, 1.25),
-                      rng.uniform(0.7, 2.5), out=h, amp=rng.uniform(0.6, 1.0))
+        h += blip(t - (start + k * spacing + rng.normal(0, 0.005)), rng) * rng.uniform(0.6, 1.0)
     return h
 
 
 def extremely_loud(t, rng):
-    """Extremely loud: a broadband burst 0.05-0.6 s long, SNR in the thousands (saturates)."""
+    """Extremely loud: broadband energy at SNR in the thousands (saturates): a burst 0.05-0.6 s
+    long, or (one in three, as the field guide's GIF) a disturbance that starts near the trigger
+    and lasts 0.5-3 s, filling one side of the windows (the run-up to a lock loss)."""
+    if rng.random() < 1 / 3:
+        start = rng.uniform(-0.3, 0.3)
+        env = smooth_box(t, start, start + rng.uniform(0.5, 3.0), rng.uniform(0.01, 0.05))
+        return rng.standard_normal(t.size) * env
     width = _loguniform(rng, 0.03, 0.3)
     noise = rng.standard_normal(t.size) * gauss_env(t, _jitter(rng), width)
     return noise + sine_gaussian(t, _jitter(rng, 0.005), _loguniform(rng, 20, 60), 2.0, amp=3.0)
@@ -182,13 +193,19 @@ def ripples_1400(t, rng):
 
 
 def wandering_line(t, rng):
-    """Wandering line: a line high in the band (700-1800 Hz) whose frequency wanders by
-    5-25 % on time scales of a fraction of a second."""
-    f0 = _loguniform(rng, 700, 1800)
+    """Wandering line: a line high in the band (800-1400 Hz, where 1080Lines' dotted line also
+    sits: the field guide's are at 0.8-1.3 kHz) whose frequency wanders slowly by a few per cent,
+    jitters fast, and steps down in short notches (1-6 a second, 3-12 % down for 20-80 ms, sharp
+    edges): a continuous, ragged line where 1080Lines is dotted and steady."""
+    f0 = _loguniform(rng, 800, 1400)
     walk = np.cumsum(rng.standard_normal(int(rng.integers(32, 160))))
     walk = np.interp(t, np.linspace(t[0], t[-1], walk.size), walk / (np.abs(walk).max() + 1e-9))
-    f = np.minimum(f0 * (1 + rng.uniform(0.05, 0.25) * walk), 2000.0)
-    return tone(t, f, smooth_box(t, -rng.uniform(1.5, 2.5), rng.uniform(1.5, 2.5), 0.2))
+    fast = np.interp(t, np.linspace(t[0], t[-1], 800), rng.standard_normal(800))
+    f = f0 * (1 + rng.uniform(0.02, 0.08) * walk + rng.uniform(0.002, 0.008) * fast)
+    for th in rng.uniform(t[0], t[-1], size=int(rng.uniform(1, 6) * (t[-1] - t[0]))):
+        f *= 1 - rng.uniform(0.03, 0.12) * smooth_box(t, th, th + rng.uniform(0.02, 0.08), 0.002)
+    return tone(t, np.minimum(f, 2000.0),
+                smooth_box(t, -rng.uniform(1.5, 2.5), rng.uniform(1.5, 2.5), 0.2))
 
 
 # --- frequency tracks ---------------------------------------------------------------------------
@@ -255,30 +272,36 @@ def whistle(t, rng):
 
 
 def helix(t, rng):
-    """Helix: a train of 4-12 short bursts whose centre frequency winds up and down (helical)."""
-    h, n = np.zeros_like(t), int(rng.integers(4, 12))
-    spacing, f0 = rng.uniform(0.02, 0.06), _loguniform(rng, 40, 150)
-    period = rng.uniform(4, 10)
-    start = -spacing * n / 2 + _jitter(rng)
-    for k in range(n):
-        f = f0 * 2 ** (0.8 * np.sin(2 * np.pi * k / period))
-        sine_gaussian(t, start + k * spacing, f, rng.uniform(4, 8), out=h)
+    """Helix: groups of 2-5 short, faint bursts (0.03-0.08 s apart) whose centre frequency winds
+    up and down (a helix in the short windows), the groups repeating every 0.2-0.6 s: thin
+    vertical stripes in clusters in the long windows."""
+    h = np.zeros_like(t)
+    groups, period = int(rng.integers(2, 9)), rng.uniform(0.2, 0.6)
+    f0 = _loguniform(rng, 50, 200)
+    start = -period * rng.uniform(0, groups - 1) + _jitter(rng)
+    for g in range(groups):
+        size, step = int(rng.integers(2, 6)), rng.uniform(0.03, 0.08)
+        for k in range(size):
+            f = f0 * 2 ** (rng.uniform(0.5, 1.2) * np.sin(np.pi * k / max(size - 1, 1)))
+            sine_gaussian(t, start + g * period + k * step, f, rng.uniform(0.8, 2.5), out=h,
+                          amp=rng.uniform(0.5, 1.0))
     return h
 
 
 def paired_doves(t, rng):
-    """Paired doves: pairs of mirror-image short sweeps (rise then fall), 20-120 Hz."""
+    """Paired doves: pairs of thin mirror-image sweeps, a rising one and a falling one 0.05-0.2 s
+    later (a bracket ')(' shape), each 0.03-0.1 s long between ~18-30 Hz and 45-100 Hz; the pair
+    recurs every 0.6-1.6 s, so the long windows show a row of narrow curved streaks."""
     h = np.zeros_like(t)
-    pairs = int(rng.integers(2, 5))
-    gap, length = rng.uniform(0.15, 0.4), rng.uniform(0.06, 0.15)
-    f1, f2 = _loguniform(rng, 20, 40), _loguniform(rng, 50, 120)
-    start = -gap * pairs / 2 + _jitter(rng)
+    pairs, period = int(rng.integers(1, 5)), rng.uniform(0.6, 1.6)
+    gap, length = rng.uniform(0.05, 0.2), rng.uniform(0.03, 0.1)
+    f1, f2 = _loguniform(rng, 18, 30), _loguniform(rng, 45, 100)
+    start = -period * rng.uniform(0, max(pairs - 1, 0.5)) + _jitter(rng)
     for p in range(pairs):
-        for sign, t0 in ((1, start + p * gap), (-1, start + p * gap + length * 1.2)):
+        for rising, t0 in ((True, start + p * period), (False, start + p * period + gap)):
             x = np.clip((t - t0) / length, 0, 1)
-            f = f1 + (f2 - f1) * (x if sign > 0 else 1 - x)
-            env = gauss_env(t, t0 + length / 2, length / 3)
-            h += tone(t, f, env)
+            f = f1 * (f2 / f1) ** (x if rising else 1 - x)
+            h += tone(t, f, smooth_box(t, t0, t0 + length, length / 8) * rng.uniform(0.7, 1.0))
     return h
 
 
@@ -293,13 +316,16 @@ def scratchy(t, rng):
 
 
 def light_modulation(t, rng):
-    """Light modulation: a thin broadband spike to ~1 kHz over a broad saturated band below
-    ~30 Hz that lasts seconds (the light-power modulation), seen in the field guide."""
-    g = rng.standard_normal(t.size) * smooth_box(t, -rng.uniform(0.3, 2.5), rng.uniform(0.3, 2.5),
-                                                 0.2)
+    """Light modulation: a thin broadband spike to ~1 kHz over a saturated band below ~30 Hz that
+    starts at the spike and lasts 0.2-1.5 s to one side (the light-power modulation), bumpier and
+    longer than a koi fish's body, as in the field guide."""
+    t0, length = _jitter(rng, 0.01), _loguniform(rng, 0.2, 1.5)
+    side = rng.choice([-1.0, 1.0]) if rng.random() < 0.7 else 0.0
+    a, b = sorted((t0 - length * (0.5 - 0.5 * side), t0 + length * (0.5 + 0.5 * side)))
+    g = rng.standard_normal(t.size) * smooth_box(t, a, b, 0.05)
     h = _band(t, g, _loguniform(rng, 10, 18), rng.uniform(0.3, 0.5))
     h *= rng.uniform(1.0, 2.0) / (np.abs(h).max() + 1e-12)
-    spike = sine_gaussian(t, _jitter(rng, 0.01), _loguniform(rng, 150, 400), rng.uniform(0.5, 1.0))
+    spike = sine_gaussian(t, t0, _loguniform(rng, 150, 400), rng.uniform(0.5, 1.0))
     return h + spike * rng.uniform(0.5, 1.5)
 
 
@@ -349,7 +375,7 @@ GENERATORS: dict[str, Generator] = {
 #: Matched-filter SNR range (after whitening) per class; drawn log-uniformly.
 SNR_RANGE: dict[str, tuple[float, float]] = {
     "1080Lines": (40, 120), "1400Ripples": (40, 150), "Air_Compressor": (15, 60),
-    "Blip": (10, 80), "Chirp": (12, 40), "Extremely_Loud": (1500, 8000), "Helix": (25, 100),
+    "Blip": (10, 80), "Chirp": (12, 40), "Extremely_Loud": (1500, 8000), "Helix": (15, 50),
     "Koi_Fish": (150, 600), "Light_Modulation": (60, 200), "Low_Frequency_Burst": (30, 120),
     "Low_Frequency_Lines": (150, 500), "No_Glitch": (0, 0), "None_of_the_Above": (15, 80),
     "Paired_Doves": (20, 70), "Power_Line": (10, 40), "Repeating_Blips": (20, 90),
