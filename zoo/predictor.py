@@ -304,7 +304,7 @@ class Predictor:
         ref = resolve(self.task.name, name or self.weights, self.arch, self.task.default_weights)
         key = str(ref.onnx)
         if key not in self._models:
-            # No spinning: between batches the cores belong to the file-decoding threads.
+            # No spinning: between batches the cores belong to the file readers.
             self._models[key] = Model(self.task, ref, self.device, self.threads, fp16=self.fp16,
                                       spinning=False, micro_batch=self.micro_batch)
         return self._models[key]

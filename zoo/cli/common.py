@@ -27,6 +27,7 @@ import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.markup import escape  # noqa: E402
 
+from zoo import readers  # noqa: E402
 from zoo.cli.native_logs import native_logs_filtered  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
 
@@ -78,7 +79,7 @@ def friendly_errors(fn: F) -> F:
     """Turn every ZooError (and a missing optional dependency) into one red line.
 
     SIGTERM and the first Ctrl-C stop the command through the same path: temporary files
-    are removed and the exit code is 143 or 130.
+    are removed, the local engine's reader processes stopped, and the exit code is 143 or 130.
     """
 
     @functools.wraps(fn)
@@ -88,7 +89,10 @@ def friendly_errors(fn: F) -> F:
         held: list[bytes] = []
         try:
             with native_logs_filtered() as held:
-                result = _one_line_errors(fn, args, kwargs)
+                try:
+                    result = _one_line_errors(fn, args, kwargs)
+                finally:  # before descriptor 2 is restored: the readers hold it too
+                    readers.shutdown()  # no command leaves reader processes behind
             succeeded = True
             return result
         except typer.Exit as exc:

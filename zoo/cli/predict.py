@@ -24,7 +24,6 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from zoo import readers
 from zoo.cli.common import (
     WEIGHTS_HELP,
     command_flags,
@@ -169,7 +168,6 @@ def predict(
                    TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=True,
                    disable=not show)
     with ExitStack() as stack:
-        stack.callback(readers.shutdown)  # the local engine's reader processes end with the command
         client = stack.enter_context(cluster_client(None, scheduler, workers)) \
             if engine == Engine.dask else None
         if folder:
