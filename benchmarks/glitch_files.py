@@ -4,7 +4,8 @@ The reference is what Gravity Spy's ``classify`` does per image: scikit-image ``
 crop rows 66:532 / columns 105:671, ``rgb2gray``, ``rescale(0.3)`` (their
 ``read_grayscale``), then Keras ``model.predict`` on that one sample. zoo's path is
 ``Predictor.iter_predict``: decode/crop/convert/resize in reader processes (threads for
-runs under 200 files), fixed-size batches into onnxruntime. Both use identical weights; the script checks the labels agree.
+runs under 200 files), fixed-size batches into onnxruntime. Both use identical weights; the
+script checks the labels agree.
 
     python benchmarks/glitch_files.py                    # 400 copies of the real scans
     python benchmarks/glitch_files.py --n 2000 --arch singleview --json out.json
