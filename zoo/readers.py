@@ -143,12 +143,15 @@ def _signals_held() -> Iterator[None]:
     instructions, the reader would die with a traceback. A signal that came meanwhile is
     handled right after, as it would have been.
     """
+    wanted = (signal.SIGINT, signal.SIGTERM)
     if threading.current_thread() is not threading.main_thread() or \
-            not hasattr(signal, "pthread_sigmask"):  # handlers run here only; Windows
+            not hasattr(signal, "pthread_sigmask") or \
+            any(signal.getsignal(sig) is None for sig in wanted):
+        # Python handles signals in the main thread only; Windows has no signal masks; a
+        # handler installed outside Python could not be put back.
         yield
         return
     caught: list[int] = []
-    wanted = (signal.SIGINT, signal.SIGTERM)
     previous = {sig: signal.signal(sig, lambda signum, _: caught.append(signum)) for sig in wanted}
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
