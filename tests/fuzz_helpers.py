@@ -56,8 +56,11 @@ class Run:
 
 
 def quiet_env(home: Path | None = None) -> dict[str, str]:
+    """The CLI's environment for fuzz runs. No bytecode is written: a run under a file-size or
+    memory limit could otherwise leave a truncated ``.pyc`` that breaks every later import."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_MAX_")}
-    env.update(TF_CPP_MIN_LOG_LEVEL="3", COLUMNS="200", NO_COLOR="1", PYTHONWARNINGS="")
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", COLUMNS="200", NO_COLOR="1", PYTHONWARNINGS="",
+               PYTHONDONTWRITEBYTECODE="1")
     if home is not None:
         env["HOME"] = str(home)
     return env
