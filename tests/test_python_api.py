@@ -69,6 +69,15 @@ def test_a_failing_item_is_reported_in_place(tmp_path):
         model([{"not": "an image"}])
 
 
+@pytest.mark.parametrize("task", ["digits", "glitch"])
+def test_an_empty_input_name_is_refused_not_read_as_this_folder(tmp_path, monkeypatch, task):
+    """Path("") is "."; an empty name from an unset variable must not predict the cwd."""
+    write_digit_pngs(tmp_path, 2)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(zoo.errors.ZooError, match="empty input name"):
+        zoo.load(task).predict([""])
+
+
 def test_create_model_pretrained_needs_shipped_keras_weights():
     pytest.importorskip("keras")
     with pytest.raises(WeightsError, match="ship no Keras weights"):

@@ -37,7 +37,7 @@ from zoo.cli.output import Sink, checked, csv_columns
 from zoo.dask_engine import cluster_client
 from zoo.dask_engine import iter_predict as dask_predict
 from zoo.errors import ZooError
-from zoo.io.files import GLOB_CHARS
+from zoo.io.files import GLOB_CHARS, check_input_name
 from zoo.io.limits import set_limits
 from zoo.io.manifest import count_manifest, read_manifest
 from zoo.io.shards import SUMMARY
@@ -88,10 +88,8 @@ def split_task_options(items: list[str], allowed: dict[str, type],
             else:
                 raise ZooError(f"option {item} needs a value")
             extra[key.replace("-", "_")] = value
-        elif not item.strip():  # Path("") is ".": an empty name must not mean this folder
-            raise ZooError("an empty input name ('') was given; name a file, folder or glob")
         else:
-            files.append(item)
+            files.append(check_input_name(item))
         i += 1
     return files, typed_options(extra, allowed, f"zoo predict {task}", command_flags(predict))
 

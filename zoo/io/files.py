@@ -87,6 +87,14 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
+def check_input_name(text: str) -> str:
+    """``text``, refused when empty or blank: ``Path("")`` is ".", and an empty name (an unset
+    shell variable, a blank manifest line) must not mean "every file in this folder"."""
+    if not text.strip():
+        raise ZooError(f"an empty input name ({text!r}) was given; name a file, folder or glob")
+    return text
+
+
 def expand_inputs(items: Iterable[str | Path]) -> Iterator[Path]:
     """Yield files named by ``items``: plain paths, directories (recursively) and globs.
 
@@ -95,7 +103,7 @@ def expand_inputs(items: Iterable[str | Path]) -> Iterator[Path]:
     of the batch goes on.
     """
     for item in items:
-        text = str(item)
+        text = check_input_name(str(item))
         path = Path(text)
         if _isdir(path):
             yield from walk_files(path)

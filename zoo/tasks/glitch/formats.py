@@ -36,7 +36,7 @@ import numpy as np
 from PIL import Image
 
 from zoo.errors import InputError
-from zoo.io.files import expand_inputs, walk_files
+from zoo.io.files import check_input_name, expand_inputs, walk_files
 from zoo.io.images import check_finite, open_image
 from zoo.io.resample import rescale_like_skimage
 from zoo.task import Dataset, Split
@@ -502,7 +502,7 @@ def scan_files(items: Iterable[str]) -> Iterator[Path]:
     files (:data:`SCAN_SUFFIXES`) are taken, so a README or metadata beside the scans is
     passed over; a file named explicitly is always read (and refused if it is no scan)."""
     for item in items:
-        if Path(item).is_dir():
+        if Path(check_input_name(str(item))).is_dir():
             # a folder expand_inputs yields is a problem (link loop, unreadable or empty
             # folder) that reading it reports in one line: it is kept
             yield from (p for p in expand_inputs([item])
