@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -41,3 +42,14 @@ def write_bad_files(folder: Path, good: Path) -> dict[str, Path]:
     Image.new("L", (28, 28)).save(bad["wrong_size"])
     Image.new("CMYK", (8, 8)).save(bad["wrong_mode"])
     return bad
+
+
+def write_digit_run(folder: Path, copies: int) -> Path:
+    """A run-sized folder: 40 held-out digit PNGs in ``a/`` with ``copies`` more copies of each,
+    and every kind of bad file (:func:`write_bad_files`) in ``bad/``."""
+    files = write_digit_pngs(folder / "a", 40)
+    for i in range(copies):
+        for path, _ in files:
+            shutil.copyfile(path, folder / "a" / f"copy{i}_{path.name}")
+    write_bad_files(folder / "bad", files[0][0])
+    return folder

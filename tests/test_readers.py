@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
-from core_helpers import write_bad_files, write_digit_pngs
+from core_helpers import write_digit_run
 from fuzz_helpers import ZOO, quiet_env
 from PIL import Image
 
@@ -63,13 +63,7 @@ def no_pool_left():
 @pytest.fixture(scope="module")
 def digit_files(tmp_path_factory) -> Path:
     """240 digit PNGs and every kind of bad file: a run big enough for reader processes."""
-    folder = tmp_path_factory.mktemp("digits")
-    files = write_digit_pngs(folder / "a", 40)
-    for i in range(5):
-        for path, _ in files:
-            shutil.copyfile(path, folder / "a" / f"copy{i}_{path.name}")
-    write_bad_files(folder / "bad", files[0][0])
-    return folder
+    return write_digit_run(tmp_path_factory.mktemp("digits"), copies=5)
 
 
 def test_reader_processes_equal_threads_bad_files_included(digit_files):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from core_helpers import write_bad_files, write_digit_pngs
+from core_helpers import write_digit_run
 from PIL import Image
 
 from zoo.errors import ZooError
@@ -32,13 +32,7 @@ def client():
 @pytest.fixture(scope="module")
 def digit_files(tmp_path_factory) -> Path:
     """~200 digit PNGs (copies of held-out digits) plus every kind of bad file."""
-    folder = tmp_path_factory.mktemp("digits")
-    files = write_digit_pngs(folder / "a", 40)
-    for i in range(4):
-        for path, _ in files:
-            shutil.copyfile(path, folder / "a" / f"copy{i}_{path.name}")
-    write_bad_files(folder / "bad", files[0][0])
-    return folder
+    return write_digit_run(tmp_path_factory.mktemp("digits"), copies=4)
 
 
 @pytest.fixture(scope="module")
