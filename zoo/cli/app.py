@@ -83,3 +83,7 @@ _register_commands()
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":  # python -m zoo.cli.app, where the zoo script is not on PATH
+    main()

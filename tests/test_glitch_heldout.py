@@ -1,0 +1,49 @@
+"""The held-out cross-validation helpers: fold split and per-event scoring."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+from zoo.tasks.glitch.constants import CLASSES
+from zoo.tasks.glitch.formats import read_scan
+from zoo.tasks.glitch.heldout import make_folds, score_events
+from zoo.weights import shipped_dir
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "glitch"
+
+
+def test_folds_split_single_scans_from_event_gifs_and_skip_other_folders(tmp_path):
+    real = tmp_path / "real"
+    for name in ("Blip/blip-1.jpg", "Blip/blip-2.gif", "None_of_the_Above/noa-4.gif",
+                 "o3-classes/Crown/crown-1.jpg"):
+        (real / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8)).save(real / name)
+    folds = make_folds(real, tmp_path / "cv")
+    listed = {fold: sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+              for fold, folder in folds.items()}
+    assert listed == {"1": ["Blip/blip-1.jpg"],
+                      "2": ["Blip/blip-2.gif", "None_of_the_Above/noa-4.gif"]}
+    make_folds(real, tmp_path / "cv")  # again: the links are already there
+
+
+def test_an_event_is_scored_once_on_its_averaged_views(tmp_path):
+    folder = tmp_path / "scored"
+    (folder / "Blip").mkdir(parents=True)
+    (folder / "Whistle").mkdir()
+    for png in EXAMPLES.glob("H1_0PgqDFdHPl_*.png"):
+        shutil.copy(png, folder / "Blip")
+    shutil.copy(EXAMPLES / "whistle-1.jpg", folder / "Whistle")
+    onnx = shipped_dir("glitch") / "glitch-singleview.onnx"
+    rows = score_events(onnx, folder)
+    assert [r["event"] for r in rows] == ["Blip/H1_0PgqDFdHPl", "Whistle/whistle-1.jpg"]
+    views = np.stack([read_scan(p).views[0] for p in sorted((folder / "Blip").iterdir())])
+    session = ort.InferenceSession(str(onnx))
+    mean = session.run(None, {"image": views[..., None]})[0].mean(axis=0)
+    assert rows[0]["predicted"] == CLASSES[int(mean.argmax())]
+    assert abs(rows[0]["probability"] - float(mean.max())) < 1e-6
+    assert rows[1]["label"] == "Whistle" and rows[1]["predicted"] in CLASSES
