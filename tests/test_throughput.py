@@ -91,8 +91,8 @@ def test_int8_model_agrees_with_fp32_on_most_held_out_labels(tmp_path):
 def test_image_layers_stay_float_and_the_model_asks_sessions_to_keep_them_apart(tmp_path):
     """The 1-channel first conv (+ its ReLU and pooling) stays float32; every deeper conv is
     int8; the model names the optimizer its sessions must leave out, and they do."""
-    from zoo.int8 import DISABLED_OPTIMIZERS_KEY, image_layer_nodes, quantize_int8
-    from zoo.predictor import _disabled_optimizers, make_session
+    from zoo.int8 import image_layer_nodes, quantize_int8
+    from zoo.predictor import DISABLED_OPTIMIZERS_KEY, _disabled_optimizers, make_session
     from zoo.throughput import calibration_inputs
 
     ref = digits_ref()

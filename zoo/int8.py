@@ -38,11 +38,10 @@ from typing import Any
 import numpy as np
 
 from zoo.errors import ExportError
+from zoo.predictor import DISABLED_OPTIMIZERS_KEY
 
 FORMATS = ("qoperator", "qdq")
 DEFAULT_CALIBRATION_SAMPLES = 300
-#: ONNX metadata key: comma-separated onnxruntime optimizers a session must leave out.
-DISABLED_OPTIMIZERS_KEY = "zoo.onnxruntime.disabled_optimizers"
 #: Convolutions with at most this many input channels read the raw image and stay float.
 IMAGE_CHANNELS = 4
 #: Ops between an image convolution and the next weighted layer that stay float with it.

@@ -63,6 +63,11 @@ class Prediction:
         return data
 
 
+#: ONNX metadata key: comma-separated onnxruntime optimizers a session must leave out (an int8
+#: model that :mod:`zoo.int8` writes names the one that would slow it down).
+DISABLED_OPTIMIZERS_KEY = "zoo.onnxruntime.disabled_optimizers"
+
+
 def providers_for(device: Device) -> list[str]:
     """CUDA then CPU when onnxruntime-gpu is installed and asked for; CPU otherwise."""
     import onnxruntime as ort
@@ -127,8 +132,6 @@ def make_session(onnx_path: str | Path, device: Device = "auto", threads: int | 
 
 
 def _disabled_optimizers(session: Any) -> list[str]:
-    from zoo.int8 import DISABLED_OPTIMIZERS_KEY
-
     value = session.get_modelmeta().custom_metadata_map.get(DISABLED_OPTIMIZERS_KEY, "")
     return [name.strip() for name in value.split(",") if name.strip()]
 
