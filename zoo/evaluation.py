@@ -19,7 +19,7 @@ import numpy as np
 from zoo.io.files import atomic_write_text
 from zoo.overrides import check_data_options
 from zoo.registry import get_task
-from zoo.task import Split, Task
+from zoo.task import Split, Task, data_seed
 
 
 def predict_onnx(task: Task, onnx_path: Path, split: Split, batch_size: int = 256) -> list[np.ndarray]:
@@ -75,9 +75,8 @@ def evaluate(task: str, weights: str | Path = "default", *, arch: str | None = N
         out_dir.mkdir(parents=True, exist_ok=True)
     threshold = ref.meta.threshold or ref.meta.metrics.get("threshold")  # older metadata
     metrics = measure(spec, ref.onnx, dataset.test, threshold, out_dir, ref.meta.ood)
-    used_seed = int((ref.meta.recipe or {}).get("seed", 0)) if seed is None else seed
     report = {"weights": str(ref.onnx), "name": ref.meta.name, "n": len(dataset.test),
-              "seed": used_seed, "metrics": metrics, "baseline": spec.baseline(dataset)}
+              "seed": data_seed(ref.meta, seed), "metrics": metrics, "baseline": spec.baseline(dataset)}
     if out_dir is not None:
         atomic_write_text(out_dir / "eval.json", json.dumps(report, indent=2, default=str) + "\n")
     return report

@@ -415,8 +415,8 @@ class Predictor:
         """The fields of a successful result, known before any file is read (a CSV header
         needs them before the first row, which may be a failure): the task's decoding of one
         all-zero sample through the default weights, then the OOD score's fields, which every
-        weight set with an OOD calibration adds (the glitch task's multi-view weights have
-        one, its single-view weights none)."""
+        weight set with an OOD calibration adds (the columns stay, empty, for weights without
+        one: another weight set of the same run may have one)."""
         inputs = {i.name: np.zeros([1, *(d if isinstance(d, int) else 1 for d in i.shape[1:])],
                                    np.float32) for i in self.model.session.get_inputs()}
         (result,) = self.model.decode(self.model.run(inputs), top_k)

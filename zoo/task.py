@@ -148,6 +148,11 @@ class Sample:
     group: str = "single"  # lets a task route samples to different architectures
 
 
+def data_seed(meta: WeightsMeta, seed: int | None = None) -> int:
+    """The seed that re-creates a weight set's data: ``seed`` when given, else its recipe's."""
+    return int((meta.recipe or {}).get("seed", 0)) if seed is None else seed
+
+
 class Task:
     """Base class of every task; subclasses set the class attributes and override hooks."""
 
@@ -268,9 +273,7 @@ class Task:
             source = path if path and not simulated and Path(path).exists() else None
             options.update(recorded.get("options", {}))
         options.update(overrides)
-        if seed is None:
-            seed = int((meta.recipe or {}).get("seed", 0))
-        return self.load_data(source, seed, **options)
+        return self.load_data(source, data_seed(meta, seed), **options)
 
     def evaluate(self, split: Split, outputs: list[np.ndarray],
                  out_dir: Path | None = None) -> dict[str, Any]:
