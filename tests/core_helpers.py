@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -52,4 +53,13 @@ def write_digit_run(folder: Path, copies: int) -> Path:
         for path, _ in files:
             shutil.copyfile(path, folder / "a" / f"copy{i}_{path.name}")
     write_bad_files(folder / "bad", files[0][0])
+    return folder
+
+
+def many_copies(folder: Path, source: Path, n: int) -> Path:
+    """``folder`` holding ``n`` names of ``source`` (``d00000.png`` ...): hard links, so that
+    a run of tens of thousands of files costs one file's disk space."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        os.link(source, folder / f"d{i:05d}.png")
     return folder

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from core_helpers import many_copies
 from fuzz_helpers import IS_ROOT, ZOO, cli, quiet_env, zoo
 from test_fuzz_inputs import digit_png
 
@@ -34,14 +35,6 @@ def digits(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("digits")
     digit_png(folder, "good")
     return folder / "good.png"
-
-
-def many_digits(folder: Path, n: int, source: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    raw = source.read_bytes()
-    for i in range(n):
-        (folder / f"d{i:05d}.png").write_bytes(raw)
-    return folder
 
 
 def temporaries(folder: Path) -> list[str]:
@@ -159,7 +152,7 @@ def test_an_output_that_cannot_be_written_is_one_line_and_no_temporary(tmp_path,
                                  pytest.param("table", marks=pytest.mark.slow)])
 def test_a_full_disk_is_one_line_and_the_old_output_stays(tmp_path, digits, fmt):
     """RLIMIT_FSIZE stands in for a full disk: writes past it fail with EFBIG."""
-    many = many_digits(tmp_path / "in", 300, digits)
+    many = many_copies(tmp_path / "in", digits, 300)
     out = tmp_path / f"out.{fmt}"
     out.write_text(OLD)
 
@@ -176,7 +169,7 @@ def test_a_full_disk_is_one_line_and_the_old_output_stays(tmp_path, digits, fmt)
 @pytest.mark.parametrize("sig", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)],
                          ids=["SIGTERM", "SIGINT"])
 def test_a_signal_stops_the_run_cleanly_and_leaves_no_temporary(tmp_path, digits, sig):
-    many = many_digits(tmp_path / "in", 1500, digits)
+    many = many_copies(tmp_path / "in", digits, 1500)
     out = tmp_path / "out.json"
     out.write_text(OLD)
     proc = subprocess.Popen([*ZOO, "predict", "digits", str(many), "-f", "json", "-o", str(out)],
@@ -195,7 +188,7 @@ def test_a_signal_stops_the_run_cleanly_and_leaves_no_temporary(tmp_path, digits
 
 
 def test_a_huge_table_streams_in_a_compact_form(tmp_path, digits):
-    many = many_digits(tmp_path / "in", TABLE_ROWS + 50, digits)
+    many = many_copies(tmp_path / "in", digits, TABLE_ROWS + 50)
     out = tmp_path / "table.txt"
     run = cli("predict", "digits", many, "-o", out)
     assert run.returncode == 0, run.stderr

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
-from core_helpers import write_digit_run
+from core_helpers import many_copies, write_digit_run
 from fuzz_helpers import ZOO, quiet_env
 from PIL import Image
 
@@ -108,11 +108,7 @@ def test_reader_processes_apply_this_process_limits(tmp_path):
 
 
 def test_a_killed_reader_fails_only_samples_in_flight_and_the_run_goes_on(digit_files, tmp_path):
-    folder = tmp_path / "many"
-    folder.mkdir()
-    source = next((digit_files / "a").glob("*.png"))
-    for i in range(3000):
-        shutil.copyfile(source, folder / f"d{i:05d}.png")
+    folder = many_copies(tmp_path / "many", next((digit_files / "a").glob("*.png")), 3000)
     predictor = load("digits", device="cpu")
     preds = []
     for pred in predictor.iter_predict([folder], batch_size=16, processes=True):
@@ -128,11 +124,7 @@ def test_a_killed_reader_fails_only_samples_in_flight_and_the_run_goes_on(digit_
 
 
 def test_ctrl_c_stops_the_cli_and_its_readers_without_a_traceback(digit_files, tmp_path):
-    folder = tmp_path / "many"
-    folder.mkdir()
-    source = next((digit_files / "a").glob("*.png"))
-    for i in range(20_000):
-        os.link(source, folder / f"d{i:05d}.png")
+    folder = many_copies(tmp_path / "many", next((digit_files / "a").glob("*.png")), 20_000)
     proc = subprocess.Popen([*ZOO, "predict", "digits", str(folder), "-f", "csv"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=quiet_env(), start_new_session=True)
