@@ -148,3 +148,29 @@ def test_glitch_quantiles_equal_a_full_partition(case):
     flat = images.astype(np.float32).reshape(len(images), -1)
     ranks = [int(q * (flat.shape[1] - 1)) for q in QUANTILES]
     assert np.array_equal(order_statistics(flat, ranks), np.partition(flat, ranks, axis=1)[:, ranks])
+
+
+def test_calibration_data_is_the_recorded_file_only_while_unchanged(tmp_path, monkeypatch):
+    """Weights fitted on a file record its (often relative) path and sha256: the file is
+    re-read only while it is the same file, and a simulator seed asks for simulated scans
+    (OOD calibration on unseen ones) even while it is there."""
+    import dataclasses
+
+    from zoo.registry import get_task
+    from zoo.weights import resolve
+
+    task = get_task("glitch")
+    mix = tmp_path / "mix.h5"
+    mix.write_bytes(b"the training mix")
+    meta = dataclasses.replace(resolve("glitch", "glitch-singleview").meta, data_source={
+        "type": "gravityspy-h5", "path": str(mix), "sha256": sha256_file(mix),
+        "simulated": False, "options": {"n_per_class": 80, "sim_seed": 0}})
+    calls = []
+    monkeypatch.setattr(task, "load_data", lambda source, seed, **options: calls.append(
+        (source, options["sim_seed"])))
+
+    task.load_data_for(meta)
+    task.load_data_for(meta, sim_seed=1000)
+    mix.write_bytes(b"another file at the same path")
+    task.load_data_for(meta)
+    assert calls == [(str(mix), 0), (None, 1000), (None, 0)]

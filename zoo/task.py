@@ -260,17 +260,19 @@ class Task:
         """The data a weight set was measured on, re-created from its metadata.
 
         With ``source`` (a user's file) that file is read with the architecture's data
-        options. Without it the recorded file is re-read while it still exists, otherwise the
-        recorded options (simulator seed, sizes, view) are replayed. ``overrides`` win, and
-        ``seed`` replaces the recorded seed (simulator and split): a fresh seed gives data
-        the weights never saw.
+        options. Without it the recorded file is re-read while it is still there unchanged
+        (its sha256 as recorded: a relative path may name another file from another folder),
+        otherwise the recorded options (simulator seed, sizes, view) are replayed.
+        ``overrides`` win, and ``seed`` replaces the recorded seed (simulator and split): a
+        fresh seed gives data the weights never saw.
         """
         recorded = meta.data_source or {}
         options = self.data_options_for(meta.arch)
         if source is None:
             path = recorded.get("path")
             simulated = recorded.get("simulated") or recorded.get("type") == "simulator"
-            source = path if path and not simulated and Path(path).exists() else None
+            if path and not simulated and _unchanged(Path(path), recorded.get("sha256")):
+                source = path
             options.update(recorded.get("options", {}))
         options.update(overrides)
         return self.load_data(source, data_seed(meta, seed), **options)
@@ -336,3 +338,13 @@ class Task:
             "reference": self.reference,
         }
 
+
+def _unchanged(path: Path, sha256: str | None) -> bool:
+    """True if ``path`` is a file with this sha256 (any file, where none was recorded)."""
+    if not path.is_file():
+        return False
+    if sha256 is None:
+        return True
+    from zoo.weights import sha256_file
+
+    return sha256_file(path) == sha256

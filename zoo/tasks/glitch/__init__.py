@@ -19,6 +19,7 @@ reader as the real file.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -257,7 +258,12 @@ class GlitchTask(Task):
     def load_data_for(self, meta: Any, source: str | None = None, **overrides: Any) -> Dataset:
         """As :meth:`Task.load_data_for`, except that a user's labelled folder of scans is
         scored whole (``zoo eval glitch --data FOLDER``): every event is in the test split,
-        unless the folder has its own train/validation/test subfolders."""
+        unless the folder has its own train/validation/test subfolders; and a ``sim_seed``
+        asks for the simulator, even for weights fitted on a file (simulated scans mixed with
+        real ones), as OOD calibration on unseen simulated scans does."""
+        if source is None and "sim_seed" in overrides:
+            meta = dataclasses.replace(meta, data_source={**(meta.data_source or {}),
+                                                          "simulated": True})
         if source is None or not Path(source).is_dir():
             return super().load_data_for(meta, source, **overrides)
         options = {**self.data_options_for(meta.arch), **overrides}
