@@ -210,3 +210,17 @@ def test_a_nan_output_becomes_a_failed_row_not_invalid_json():
     pred = checked(Prediction("x.png", {"value": float("nan")}))
     assert not pred.ok and "NaN" in (pred.error or "")
     assert checked(Prediction("y.png", {"value": 1.0})).ok
+
+
+@pytest.mark.parametrize("rows", [3, TABLE_ROWS + 5], ids=["rich-table", "compact-table"])
+def test_table_cells_show_control_characters_escaped(capsys, rows):
+    """A file name holding an escape sequence or a newline prints as in error lines: one row,
+    the bytes shown escaped, nothing sent to the terminal raw."""
+    sink = Sink("table", None, verbose=False)
+    for i in range(rows):
+        sink.add(Prediction(f"evil\x1b[31m\n{i}.png", {"label": "3", "probability": 0.9}))
+    sink.close()
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    cells = "".join(c for c in out if c not in " \n│")  # a Rich table may fold a long key
+    assert all(f"evil\\x1b[31m\\n{i}.png" in cells for i in range(rows))

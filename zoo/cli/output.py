@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from zoo.cli.common import printable
 from zoo.io.files import AtomicOutput
 from zoo.predictor import Prediction
 
@@ -124,7 +125,7 @@ class Sink:
 
     def _start_compact(self) -> None:
         self.columns = _columns(self.rows)
-        self.compact_widths = [max(len(c), *(len(_fmt(r.get(c, ""))) for r in self.rows))
+        self.compact_widths = [max(len(c), *(len(_cell(r.get(c, ""))) for r in self.rows))
                                for c in self.columns]
         self._write("  ".join(c.ljust(w) for c, w in zip(self.columns, self.compact_widths,
                                                          strict=True)).rstrip() + "\n")
@@ -134,7 +135,7 @@ class Sink:
 
     def _write_compact(self, row: dict[str, Any]) -> None:
         assert self.columns is not None and self.compact_widths is not None
-        cells = [_fmt(row.get(c, "")).translate(_ONE_LINE).ljust(w)
+        cells = [_cell(row.get(c, "")).ljust(w)
                  for c, w in zip(self.columns, self.compact_widths, strict=True)]
         self._write("  ".join(cells).rstrip() + "\n")
 
@@ -179,7 +180,7 @@ class Sink:
             table.add_column(Text(col), overflow="fold", justify="right" if numeric else "left")
         for row in self.rows:
             # Text, not markup: a file named "[red]x.png" must print as it is
-            table.add_row(*(Text(_fmt(row.get(c, ""))) for c in columns))
+            table.add_row(*(Text(_cell(row.get(c, ""))) for c in columns))
         return table
 
 
@@ -196,10 +197,6 @@ class _Writes:
         """Nothing to do: the atomic file is flushed once, on commit."""
 
 
-#: a compact-table cell stays on its line whatever a file name holds
-_ONE_LINE = {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
-
-
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
     columns: list[str] = []
     for row in rows:
@@ -207,7 +204,10 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
     return columns
 
 
-def _fmt(value: Any) -> str:
-    if not isinstance(value, float):
-        return str(value)
-    return f"{value:.4f}" if value == 0 or 1e-3 <= abs(value) < 1e4 else f"{value:.4g}"
+def _cell(value: Any) -> str:
+    """A table cell: floats to 4 digits; one line, control characters shown escaped as in
+    error lines (a file name holding a newline or an escape sequence can neither break the
+    row nor drive the terminal)."""
+    if isinstance(value, float):
+        return f"{value:.4f}" if value == 0 or 1e-3 <= abs(value) < 1e4 else f"{value:.4g}"
+    return printable(str(value))
