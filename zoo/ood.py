@@ -20,7 +20,8 @@ The calibration lives in the weights' metadata JSON as an optional ``ood`` secti
             "n_fit": int, "n_threshold": int, "calibrated_on": {data source}, "created": iso}
 
 Weights without it predict as before, without a score. :func:`calibrate_weights` writes the
-section in one call (``zoo.ood.calibrate_weights("glitch-multiview", sim_seed=1000)``); rerun
+section in one call (``zoo.ood.calibrate_weights("glitch-multiview", sim_seed=1000)``,
+``zoo.ood.calibrate_weights("jet-quench-inception", seed=1000)``); rerun
 it whenever the weights are retrained.
 """
 
@@ -161,16 +162,18 @@ def split_rate(section: Mapping[str, Any], task: Task, split: Split,
 
 def calibrate_weights(name_or_path: str | Path, source: str | None = None,
                       percentile: float = DEFAULT_PERCENTILE, write: bool = True,
-                      **data_options: Any) -> dict[str, Any]:
+                      seed: int | None = None, **data_options: Any) -> dict[str, Any]:
     """Calibrate a weight set's ``ood`` section on held-out data and (``write``) store it.
 
     ``name_or_path``: a weight set's name or ``name.vN`` tag (``"glitch-multiview"``), a run
     folder or an .onnx file. The data are the validation and test splits of ``source`` (None:
     the weights' own data source re-created from their metadata, with ``data_options``
-    overriding it - for a simulator, pass a ``sim_seed`` the training never used, so that every
-    sample is unseen). Mean and covariance are fitted on the validation split, the threshold
-    taken on the test split. Returns the section; with ``write`` it goes into the metadata
-    JSON beside the .onnx file (the ONNX bytes and their sha256 are unchanged).
+    overriding it - for a simulator, pass a seed the training never used, so that every
+    sample is unseen: ``seed`` where the simulator draws with the data seed (jet-quench,
+    cluster-mass), the ``sim_seed`` option for glitch). Mean and covariance are fitted on
+    the validation split, the threshold taken on the test split. Returns the section; with
+    ``write`` it goes into the metadata JSON beside the .onnx file (the ONNX bytes and their
+    sha256 are unchanged).
     """
     from dataclasses import replace
 
@@ -179,7 +182,7 @@ def calibrate_weights(name_or_path: str | Path, source: str | None = None,
 
     ref = _weight_set(name_or_path)
     spec = get_task(ref.meta.task)
-    data = spec.load_data_for(ref.meta, source, **data_options)
+    data = spec.load_data_for(ref.meta, source, seed=seed, **data_options)
     model = Model(spec, ref)
     names, fit_rows = split_features(spec, data.validation, model.run)
     _, threshold_rows = split_features(spec, data.test, model.run)

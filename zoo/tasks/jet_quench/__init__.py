@@ -87,6 +87,10 @@ class JetQuench(Task):
             formats.read_any(path, need_labels=False)
         return {"image": formats.image_at(path, index)}
 
+    def ood_features(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Jet observables and preprocessing checks (:func:`observables.ood_evidence`)."""
+        return observables.ood_evidence(inputs["image"])
+
     # ---- training -----------------------------------------------------------------------
     def load_data(self, source: str | None, seed: int, **options: Any) -> Dataset:
         if source is None:

@@ -23,6 +23,9 @@ from zoo.tasks.jet_quench.pixelise import EDGES
 
 NAMES = ("mass", "girth", "ptd", "multiplicity")
 _CENTRES = (EDGES[:-1] + EDGES[1:]) / 2
+#: names of :func:`ood_evidence`
+EVIDENCE = ("jet_mass", "girth", "ptd", "log_multiplicity", "charged_share", "centroid_offset",
+            "row_asymmetry", "col_asymmetry", "row_spread_share")
 
 
 def observables(images: np.ndarray) -> np.ndarray:
@@ -40,6 +43,33 @@ def observables(images: np.ndarray) -> np.ndarray:
     multiplicity = (pt > 0).sum(axis=1)
     return np.stack([np.sqrt(np.clip(mass2, 0, None)), girth, ptd, multiplicity],
                     axis=1).astype(np.float32)
+
+
+def ood_evidence(images: np.ndarray) -> dict[str, np.ndarray]:
+    """{name: (N,) float64} evidence that an image is a preprocessed jet like the training's.
+
+    The four observables (multiplicity as log(1 + n)) place a jet among jets; the others
+    check the preprocessing every training image went through: the charged share of the pT;
+    the distance of the pT centroid from the centre (centring); the pT asymmetry between the
+    positive and negative halves along rows and along columns (the flips put the harder
+    halves at positive coordinates); and the rows' share of the second moment (the rotation
+    lays the principal axis along the rows). Uniform noise, an off-centre, unflipped or
+    unrotated image, or residue of an underlying event stand out on some of them.
+    """
+    x = np.asarray(images, dtype=np.float64)
+    mass, girth, ptd, multiplicity = observables(x).astype(np.float64).T
+    total = x.sum(axis=(1, 2, 3))
+    norm = np.where(total > 0, total, 1.0)
+    z = x.sum(axis=-1) / norm[:, None, None]
+    rows, cols = z.sum(axis=2), z.sum(axis=1)  # pT share per row / per column
+    sign = np.sign(_CENTRES.round(9))  # the centre pixel, at -1e-17, counts on neither side
+    row_m2, col_m2 = rows @ _CENTRES ** 2, cols @ _CENTRES ** 2
+    return {"jet_mass": mass, "girth": girth, "ptd": ptd,
+            "log_multiplicity": np.log1p(multiplicity),
+            "charged_share": x[..., 0].sum(axis=(1, 2)) / norm,
+            "centroid_offset": np.hypot(rows @ _CENTRES, cols @ _CENTRES),
+            "row_asymmetry": rows @ sign, "col_asymmetry": cols @ sign,
+            "row_spread_share": row_m2 / np.where(row_m2 + col_m2 > 0, row_m2 + col_m2, 1.0)}
 
 
 def fit_baseline(features: np.ndarray, labels: np.ndarray, weights: np.ndarray | None,
