@@ -272,3 +272,32 @@ def test_baseline_aperture_follows_r500():
     maps = np.ones((2, 50, 50))
     net, bkg = metrics.aperture_net_counts(maps, np.zeros(2), np.array([5.0, 10.0]))
     assert net[1] == pytest.approx(4 * net[0], rel=0.1) and np.all(bkg == 0)
+
+
+@pytest.fixture(scope="module")
+def unseen_clusters(tmp_path_factory, task) -> dict[str, np.ndarray]:
+    """300 simulated clusters of a seed neither the training nor the OOD calibration used."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ZOO_CACHE", str(tmp_path_factory.mktemp("cache")))
+        data = task.load_data(None, 77, n=300)
+    parts = (data.train, data.validation, data.test)
+    return {key: np.concatenate([p.x[key] for p in parts]) for key in ("image", "redshift")}
+
+
+def test_ood_flag_quiet_on_unseen_clusters_and_fires_on_non_clusters(unseen_clusters):
+    import zoo
+
+    predictor = zoo.load("cluster-mass")
+    ood = predictor.model.meta.ood or {}
+    assert ood["calibrated_on"]["seed"] != predictor.model.meta.data_source["seed"]
+    flagged = [r["ood_flag"] for r in predictor.predict_arrays(unseen_clusters)]
+    assert np.mean(flagged) <= 0.03  # calibrated to flag 0.5% of in-distribution clusters
+    image, z = unseen_clusters["image"][:20], unseen_clusters["redshift"][:20]
+    star = np.zeros_like(image)
+    star[:, 25, 25, :] = np.log1p(200.0)  # a bright point source, no extended emission
+    strangers = {"blank exposure": (np.zeros_like(image), z), "point source": (star, z),
+                 "z = 2.5": (image, np.full_like(z, 2.5)),
+                 "no photons below 2 keV": (np.where(np.arange(10) < 6, 0, image), z)}
+    for name, (img, red) in strangers.items():
+        results = predictor.predict_arrays({"image": img, "redshift": red})
+        assert all(r["ood_flag"] for r in results), (name, [r["ood"] for r in results])

@@ -5,8 +5,9 @@ or noise must not come out as a confident class, so every prediction also gets a
 
 * evidence per sample = the task's cheap input features (:meth:`zoo.task.Task.ood_features`,
   e.g. for glitch: pixels outside the colour map's luminance range, noise-floor level and
-  spread, row/column profile structure, pixel-to-pixel correlation) + output features
-  (normalised entropy and the log-odds of the top class);
+  spread, row/column profile structure, pixel-to-pixel correlation) + its output features
+  (:meth:`zoo.task.Task.ood_output_features`; for classifiers the normalised entropy and the
+  log-odds of the top class, for cluster-mass the predicted mass and log sigma);
 * score = Mahalanobis distance of that evidence to its distribution on held-out data of the
   training source (for the shipped weights: simulated scans of a seed the training never saw),
   with the covariance shrunk towards its diagonal so that a few hundred samples suffice;
@@ -70,7 +71,7 @@ def output_features(outputs: list[np.ndarray]) -> dict[str, np.ndarray]:
 def sample_features(task: Task, inputs: Mapping[str, np.ndarray],
                     outputs: list[np.ndarray]) -> tuple[list[str], np.ndarray]:
     """(names, (n, k) matrix) of every piece of evidence for a batch."""
-    named = {**task.ood_features(inputs), **output_features(outputs)}
+    named = {**task.ood_features(inputs), **task.ood_output_features(outputs)}
     names = sorted(named)
     return names, np.stack([np.asarray(named[k], dtype=np.float64) for k in names], axis=1)
 

@@ -203,6 +203,14 @@ class Task:
         ``{name: (n,) array}``. The default has none, so only output evidence counts."""
         return {}
 
+    def ood_output_features(self, outputs: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """Output evidence for the same score: for classifiers (the default) the normalised
+        entropy and top-class log-odds (:func:`zoo.ood.output_features`); a regression task
+        says what its outputs are."""
+        from zoo.ood import output_features
+
+        return output_features(outputs)
+
     def decode(self, outputs: list[np.ndarray], top_k: int = 1,
                meta: WeightsMeta | None = None) -> list[dict[str, Any]]:
         """Batch of raw model outputs -> one result dict per sample.

@@ -17,7 +17,7 @@ import numpy as np
 from zoo.errors import InputError
 from zoo.registry import register_task
 from zoo.task import Dataset, InputSpec, OutputSpec, Recipe, Sample, Split, Task, option_types
-from zoo.tasks.cluster_mass import calibration, formats, metrics, simulator
+from zoo.tasks.cluster_mass import calibration, evidence, formats, metrics, simulator
 from zoo.tasks.cluster_mass import models as _models  # noqa: F401  (registers architectures)
 
 Z_TRAINED = (0.05, 1.0)
@@ -77,6 +77,16 @@ class ClusterMass(Task):
             results.append({"log10_M500": float(mu), "sigma_dex": sigma,
                             "M500_Msun": float(10.0**mu)})
         return results
+
+    def ood_features(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Brightness, spectrum, shape, background and redshift (:mod:`.evidence`)."""
+        return evidence.ood_evidence(inputs)
+
+    def ood_output_features(self, outputs: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """The predicted mass and log sigma: a mass far outside the training range, or a
+        sigma unlike the training's, is evidence too."""
+        raw = np.asarray(outputs[0], np.float64).reshape(-1, 2)
+        return {"mu": raw[:, 0], "log_sigma": raw[:, 1]}
 
     # ---- training -------------------------------------------------------------------------
     def load_data(self, source: str | None, seed: int, **options: Any) -> Dataset:
