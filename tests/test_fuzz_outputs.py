@@ -193,7 +193,7 @@ def test_a_huge_table_streams_in_a_compact_form(tmp_path, digits):
     run = cli("predict", "digits", many, "-o", out)
     assert run.returncode == 0, run.stderr
     lines = out.read_text().splitlines()
-    assert lines[0].split() == ["key", "label", "probability"]
+    assert lines[0].split() == ["key", "label", "probability", "ood", "ood_flag"]
     assert len(lines) == TABLE_ROWS + 51
 
 

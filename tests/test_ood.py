@@ -174,3 +174,21 @@ def test_calibration_data_is_the_recorded_file_only_while_unchanged(tmp_path, mo
     mix.write_bytes(b"another file at the same path")
     task.load_data_for(meta)
     assert calls == [(str(mix), 0), (None, 1000), (None, 0)]
+
+
+@pytest.mark.parametrize("weights", ["digits-cnn", "digits-dense"])
+def test_digit_weights_flag_images_unlike_digits(weights):
+    """The textbook weights carry a score too (generic image evidence + output evidence):
+    quiet on held-out digits, flagged on noise, blank, flat gray and inverted digits - inputs
+    on which these models can answer with confidence."""
+    from zoo.registry import get_task
+
+    predictor = zoo.load("digits", weights=weights)
+    test = get_task("digits").load_data_for(predictor.model.meta).test.x["image"]
+    assert np.mean([r["ood_flag"] for r in predictor.predict_arrays(test)]) <= 0.03
+    rng = np.random.default_rng(0)
+    strangers = {"noise": rng.random((20, 8, 8, 1)), "blank": np.zeros((3, 8, 8, 1)),
+                 "gray": np.full((3, 8, 8, 1), 0.5), "inverted": 1.0 - test[:20]}
+    for name, images in strangers.items():
+        results = predictor.predict_arrays(images.astype(np.float32))
+        assert all(r["ood_flag"] for r in results), (name, [r["ood"] for r in results])

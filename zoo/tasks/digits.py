@@ -48,6 +48,12 @@ class Digits(Task):
         gray = ink_bright(to_gray(image))
         return {"image": gray[..., None]}
 
+    def ood_features(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Brightness, smoothness and centring of the image (:func:`zoo.ood.image_evidence`)."""
+        from zoo.ood import image_evidence
+
+        return image_evidence(inputs["image"])
+
     def load_data(self, source: str | None, seed: int, **options: Any) -> Dataset:
         from sklearn.datasets import load_digits
         from sklearn.model_selection import train_test_split

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from zoo.ood import lag1_correlation
+
 #: Luminance (skimage rgb2gray) of viridis' darkest and brightest colours, with a margin for
 #: the anti-aliasing of the resize.
 VIRIDIS_LUMA = (0.083, 0.869)
@@ -53,14 +55,6 @@ def order_statistics(flat: np.ndarray, ranks: list[int]) -> np.ndarray:
     return out
 
 
-def _lag1(a: np.ndarray, axis: int) -> np.ndarray:
-    """Correlation of each (mean-removed) image with itself shifted one pixel along ``axis``."""
-    head, tail = (a[:, :-1], a[:, 1:]) if axis == 1 else (a[:, :, :-1], a[:, :, 1:])
-    num = np.einsum("nij,nij->n", head, tail)
-    den = np.sqrt(np.einsum("nij,nij->n", head, head) * np.einsum("nij,nij->n", tail, tail))
-    return np.where(den > 1e-12, num / np.maximum(den, 1e-12), 0.0)
-
-
 def view_features(images: np.ndarray) -> dict[str, np.ndarray]:
     """{name: (n,) feature} of a batch of gray views (n, H, W) or (n, H, W, 1) in [0, 1].
 
@@ -83,6 +77,6 @@ def view_features(images: np.ndarray) -> dict[str, np.ndarray]:
         "q90": q90,
         "row_profile_std": x.mean(axis=2).std(axis=1),
         "col_profile_std": x.mean(axis=1).std(axis=1),
-        "lag1_time": _lag1(centred, 2),
-        "lag1_freq": _lag1(centred, 1),
+        "lag1_time": lag1_correlation(centred, 2),
+        "lag1_freq": lag1_correlation(centred, 1),
     }

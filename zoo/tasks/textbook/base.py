@@ -72,6 +72,12 @@ class KerasImageTask(Task):
         rgb = image.convert("RGBA").convert("RGB") if image.mode == "P" else image.convert("RGB")
         return {"image": np.asarray(rgb, dtype=np.float32) / 255.0}
 
+    def ood_features(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Brightness, smoothness and centring of the image (:func:`zoo.ood.image_evidence`)."""
+        from zoo.ood import image_evidence
+
+        return image_evidence(inputs["image"])
+
     def load_data(self, source: str | None, seed: int, **options: Any) -> Dataset:
         val_fraction = float(options.get("val_fraction", self.val_fraction))
         (x_train, y_train), (x_test, y_test), info = _load(self.keras_name, source, options)
