@@ -192,3 +192,23 @@ def test_digit_weights_flag_images_unlike_digits(weights):
     for name, images in strangers.items():
         results = predictor.predict_arrays(images.astype(np.float32))
         assert all(r["ood_flag"] for r in results), (name, [r["ood"] for r in results])
+
+
+def test_boston_weights_flag_rows_unlike_the_training_table():
+    """Tabular weights trained on nearly all their rows: the score is fitted on the training
+    rows (``fit_on="train"``), thresholded on the held-out test rows."""
+    pytest.importorskip("mlxtend")
+    from zoo.registry import get_task
+
+    predictor = zoo.load("boston-housing")
+    meta = predictor.model.meta
+    assert (meta.ood or {})["calibrated_on"]["fitted_on"] == "train"
+    test = get_task("boston-housing").load_data_for(meta).test.x["features"]
+    assert np.mean([r["ood_flag"] for r in predictor.predict_arrays(test)]) <= 0.03
+    rooms = test[:10].copy()
+    rooms[:, 5] = 30.0  # RM: 30 rooms a dwelling
+    strangers = {"zeros": np.zeros((3, 13)), "30 rooms": rooms, "columns reversed": test[:10, ::-1],
+                 "other units (x100)": test[:10] * 100}
+    for name, rows in strangers.items():
+        results = predictor.predict_arrays(rows.astype(np.float32))
+        assert all(r["ood_flag"] for r in results), (name, [r["ood"] for r in results])

@@ -196,7 +196,8 @@ def split_rate(section: Mapping[str, Any], task: Task, split: Split,
 
 def calibrate_weights(name_or_path: str | Path, source: str | None = None,
                       percentile: float = DEFAULT_PERCENTILE, write: bool = True,
-                      seed: int | None = None, **data_options: Any) -> dict[str, Any]:
+                      seed: int | None = None, fit_on: str = "validation",
+                      **data_options: Any) -> dict[str, Any]:
     """Calibrate a weight set's ``ood`` section on held-out data and (``write``) store it.
 
     ``name_or_path``: a weight set's name or ``name.vN`` tag (``"glitch-multiview"``), a run
@@ -207,7 +208,10 @@ def calibrate_weights(name_or_path: str | Path, source: str | None = None,
     cluster-mass), the ``sim_seed`` option for glitch). Mean and covariance are fitted on
     the validation split, the threshold taken on the test split. Returns the section; with
     ``write`` it goes into the metadata JSON beside the .onnx file (the ONNX bytes and their
-    sha256 are unchanged).
+    sha256 are unchanged). ``fit_on="train"`` fits on the training split instead, for
+    weights trained on nearly all their data (a textbook final model with a 1% validation
+    split): its inputs are the training distribution itself; the threshold still comes from
+    the held-out test split.
     """
     from dataclasses import replace
 
@@ -218,9 +222,13 @@ def calibrate_weights(name_or_path: str | Path, source: str | None = None,
     spec = get_task(ref.meta.task)
     data = spec.load_data_for(ref.meta, source, seed=seed, **data_options)
     model = Model(spec, ref)
-    names, fit_rows = split_features(spec, data.validation, model.run)
+    if fit_on not in ("validation", "train"):
+        raise ValueError(f"fit_on={fit_on!r}: 'validation' or 'train'")
+    names, fit_rows = split_features(spec, getattr(data, fit_on), model.run)
     _, threshold_rows = split_features(spec, data.test, model.run)
     origin = {k: v for k, v in data.source.items() if k != "path"}
+    if fit_on == "train":
+        origin["fitted_on"] = "train"
     section = fit(names, fit_rows, threshold_rows, percentile, calibrated_on=origin).to_meta()
     if write:
         replace(ref.meta, ood=section).save(ref.onnx.with_suffix(".json"))

@@ -63,6 +63,13 @@ class BostonHousing(Task):
     val_fraction = 0.2
     data_options = {"val_fraction": float, "download": bool, "package": str}
 
+    def ood_features(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The 13 features themselves: for a table, the Mahalanobis distance of a row to the
+        training rows is the classical out-of-distribution test (a house with 100 rooms,
+        a negative crime rate, numbers in another unit or order)."""
+        rows = np.asarray(inputs["features"], dtype=np.float64).reshape(-1, len(FEATURES))
+        return {name: rows[:, i] for i, name in enumerate(FEATURES)}
+
     # ---- inference -------------------------------------------------------------------------
     def samples(self, items: Iterable[str], options: Mapping[str, Any]) -> Iterator[Sample]:
         """A file gives one sample per line with digits; any other argument is one house."""
