@@ -212,3 +212,32 @@ def test_boston_weights_flag_rows_unlike_the_training_table():
     for name, rows in strangers.items():
         results = predictor.predict_arrays(rows.astype(np.float32))
         assert all(r["ood_flag"] for r in results), (name, [r["ood"] for r in results])
+
+
+@pytest.mark.parametrize("change", ["other features", "other version", "no features"])
+def test_an_ood_section_this_zoo_cannot_use_is_one_line(tmp_path, change):
+    """Weights calibrated by another zoo version (or edited by hand): one line naming the
+    metadata file, never a traceback, and no prediction without the score it promises."""
+    from typer.testing import CliRunner
+
+    from zoo.cli.app import app
+    from zoo.weights import resolve
+
+    shipped = resolve("digits", "digits-cnn")
+    shutil.copy(shipped.onnx, tmp_path / "w.onnx")
+    data = shipped.meta.to_dict()
+    ood = dict(data["ood"])
+    if change == "other features":
+        ood["features"] = ["renamed", *ood["features"][1:]]
+    elif change == "other version":
+        ood["version"] = 99
+    else:
+        del ood["features"]
+    WeightsMeta(**{**data, "ood": ood, "file": "w.onnx"}).save(tmp_path / "w.json")
+    digit = tmp_path / "digit.png"
+    Image.fromarray(np.full((8, 8), 200, np.uint8)).save(digit)
+    result = CliRunner().invoke(app, ["predict", "digits", str(digit), "-w",
+                                      str(tmp_path / "w.onnx")])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and result.output.count("\n") == 1
+    assert result.output.startswith("error: ") and "w.json" in result.output

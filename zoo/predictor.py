@@ -166,7 +166,11 @@ class Model:
         ref.check_task(task.name, task.preprocessing)
         self.task, self.ref, self.meta = task, ref, ref.meta
         #: out-of-distribution calibration from the metadata (None: results carry no score)
-        self.ood = OODCalibration.from_meta(ref.meta.ood) if ref.meta.ood else None
+        try:
+            self.ood = OODCalibration.from_meta(ref.meta.ood) if ref.meta.ood else None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WeightsError(f"{ref.onnx.with_suffix('.json')}: unreadable ood section "
+                               f"({exc})") from None
         self.session = make_session(ref.onnx, device, threads, fp16=fp16, spinning=spinning)
         ref.check_graph([(o.name, o.shape) for o in self.session.get_outputs()])
         self.input_names = [i.name for i in self.session.get_inputs()]
@@ -215,7 +219,10 @@ class Model:
             decoded = iter(self.task.decode([o[finite] for o in outputs], top_k, self.meta))
             results = [next(decoded) if ok else None for ok in finite]
         if inputs is not None and self.ood is not None:
-            annotate(self.ood, self.task, inputs, outputs, results)
+            try:
+                annotate(self.ood, self.task, inputs, outputs, results)
+            except ValueError as exc:  # calibrated by another zoo version, or edited
+                raise WeightsError(f"{self.ref.onnx.with_suffix('.json')}: {exc}") from None
         return results
 
     def check_shapes(self, inputs: Mapping[str, np.ndarray], what: str = "") -> None:
