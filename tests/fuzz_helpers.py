@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import socket
 import stat
 import subprocess
@@ -64,6 +65,13 @@ def quiet_env(home: Path | None = None) -> dict[str, str]:
     if home is not None:
         env["HOME"] = str(home)
     return env
+
+
+def interruptible() -> None:
+    """In a child before exec: Ctrl-C as at a terminal. A background job of a non-interactive
+    shell (``pytest ... &`` in a CI script) inherits SIGINT ignored, and Python keeps ignoring
+    it in every process it starts - as it should for a user's ``zoo predict ... &``."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _limits() -> None:

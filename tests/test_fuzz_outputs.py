@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from core_helpers import many_copies
-from fuzz_helpers import IS_ROOT, ZOO, cli, quiet_env, zoo
+from fuzz_helpers import IS_ROOT, ZOO, cli, interruptible, quiet_env, zoo
 from test_fuzz_inputs import digit_png
 
 from zoo.cli.output import TABLE_ROWS, Sink, checked
@@ -174,7 +174,7 @@ def test_a_signal_stops_the_run_cleanly_and_leaves_no_temporary(tmp_path, digits
     out.write_text(OLD)
     proc = subprocess.Popen([*ZOO, "predict", "digits", str(many), "-f", "json", "-o", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=quiet_env())
+                            env=quiet_env(), preexec_fn=interruptible)
     deadline = time.monotonic() + 60
     while not temporaries(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -15,7 +15,7 @@ import numpy as np
 import psutil
 import pytest
 from core_helpers import many_copies, write_digit_run
-from fuzz_helpers import ZOO, quiet_env
+from fuzz_helpers import ZOO, interruptible, quiet_env
 from PIL import Image
 
 from zoo import readers
@@ -127,7 +127,8 @@ def test_ctrl_c_stops_the_cli_and_its_readers_without_a_traceback(digit_files, t
     folder = many_copies(tmp_path / "many", next((digit_files / "a").glob("*.png")), 20_000)
     proc = subprocess.Popen([*ZOO, "predict", "digits", str(folder), "-f", "csv"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env=quiet_env(), start_new_session=True)
+                            env=quiet_env(), start_new_session=True,
+                            preexec_fn=interruptible)
     zoo = psutil.Process(proc.pid)
     deadline = time.monotonic() + 60
     started: list[psutil.Process] = []
