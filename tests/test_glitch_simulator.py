@@ -229,3 +229,18 @@ def test_cached_simulator_file_is_named_by_version(tmp_path, monkeypatch):
     path = simulated_h5(2, 5)
     assert path.name == f"glitch-sim-v{simulator.SIMULATOR_VERSION}-seed5-n2.h5"
     assert made == [path]
+
+
+def test_violin_mode_is_a_few_packets_a_second_at_500_hz_and_1_khz():
+    """Simulator v4: 1.5-4 packets a second (the field guide's Violin_Mode: about 3; v3 drew
+    2-8, evenly spaced, which the cross-validated models took for Whistle tracks), each seen
+    at f1 ~500 Hz and at 2 f1 ~1 kHz."""
+    rates, both = [], 0
+    for seed in range(6):
+        energy = simulator.simulate_energy("Violin_Mode", np.random.default_rng(seed))["4.0"]
+        lit = energy[5:45].max(axis=0) > 12  # rows ~400 Hz - 2 kHz, 4 s over 170 columns
+        rates.append((np.sum(lit[1:] & ~lit[:-1]) + lit[0]) / 4.0)
+        near_1k, near_500 = energy[12:20].max(), energy[31:39].max()  # rows of 1 kHz, 500 Hz
+        both += near_1k > 12 and near_500 > 12
+    assert 1.5 <= float(np.median(rates)) <= 4.5, rates
+    assert both >= 5

@@ -21,7 +21,7 @@ import numpy as np
 from zoo.tasks.glitch import constants, omega
 from zoo.tasks.glitch.waveforms import GENERATORS, SNR_RANGE
 
-SIMULATOR_VERSION = "3"
+SIMULATOR_VERSION = "4"
 #: Domain randomisation (where real scans vary between runs and detectors):
 #: plotted frequency span (bottom, top edge in Hz; O1 scans reach 2048 Hz, v1d1 ~1920 Hz),
 AXIS_BOTTOM, AXIS_TOP = (10.0, 11.0), (1850.0, 2048.0)
