@@ -6,8 +6,9 @@ or noise must not come out as a confident class, so every prediction also gets a
 * evidence per sample = the task's cheap input features (:meth:`zoo.task.Task.ood_features`,
   e.g. for glitch: pixels outside the colour map's luminance range, noise-floor level and
   spread, row/column profile structure, pixel-to-pixel correlation) + its output features
-  (:meth:`zoo.task.Task.ood_output_features`; for classifiers the normalised entropy and the
-  log-odds of the top class, for cluster-mass the predicted mass and log sigma);
+  (:func:`output_features`: for classifiers the normalised entropy and the log-odds of the top
+  class, for regression the predicted values; or the task's own,
+  :meth:`zoo.task.Task.ood_output_features`: cluster-mass's mass and log sigma);
 * score = Mahalanobis distance of that evidence to its distribution on held-out data of the
   training source (for the shipped weights: simulated scans of a seed the training never saw),
   with the covariance shrunk towards its diagonal so that a few hundred samples suffice;
@@ -85,11 +86,15 @@ def image_evidence(images: np.ndarray) -> dict[str, np.ndarray]:
             "ink_offset": np.hypot(rows, cols)}
 
 
-def output_features(outputs: list[np.ndarray]) -> dict[str, np.ndarray]:
-    """Output-level evidence of a batch: normalised entropy and top-class log-odds.
-
-    Works for softmax rows (n, K) and sigmoid scores (n,) or (n, 1).
+def output_features(outputs: list[np.ndarray], kind: str = "classification"
+                    ) -> dict[str, np.ndarray]:
+    """Output-level evidence of a batch: for classifiers the normalised entropy and top-class
+    log-odds (softmax rows (n, K), sigmoid scores (n,) or (n, 1)); for regression the
+    predicted values themselves (``output_0``, ...).
     """
+    if kind == "regression":
+        values = np.asarray(outputs[0], dtype=np.float64).reshape(len(outputs[0]), -1)
+        return {f"output_{i}": values[:, i] for i in range(values.shape[1])}
     probs = np.asarray(outputs[0], dtype=np.float64)
     if probs.ndim == 1 or probs.shape[-1] == 1:
         p = probs.reshape(-1, 1)
@@ -104,7 +109,10 @@ def output_features(outputs: list[np.ndarray]) -> dict[str, np.ndarray]:
 def sample_features(task: Task, inputs: Mapping[str, np.ndarray],
                     outputs: list[np.ndarray]) -> tuple[list[str], np.ndarray]:
     """(names, (n, k) matrix) of every piece of evidence for a batch."""
-    named = {**task.ood_features(inputs), **task.ood_output_features(outputs)}
+    outputs_named = task.ood_output_features(outputs)
+    if outputs_named is None:
+        outputs_named = output_features(outputs, task.kind)
+    named = {**task.ood_features(inputs), **outputs_named}
     names = sorted(named)
     return names, np.stack([np.asarray(named[k], dtype=np.float64) for k in names], axis=1)
 

@@ -203,16 +203,10 @@ class Task:
         ``{name: (n,) array}``. The default has none, so only output evidence counts."""
         return {}
 
-    def ood_output_features(self, outputs: list[np.ndarray]) -> dict[str, np.ndarray]:
-        """Output evidence for the same score: for classifiers the normalised entropy and
-        top-class log-odds (:func:`zoo.ood.output_features`); for regression the predicted
-        values themselves (``output_0``, ...; a task may name them)."""
-        if self.kind != "regression":
-            from zoo.ood import output_features
-
-            return output_features(outputs)
-        values = np.asarray(outputs[0], dtype=np.float64).reshape(len(outputs[0]), -1)
-        return {f"output_{i}": values[:, i] for i in range(values.shape[1])}
+    def ood_output_features(self, outputs: list[np.ndarray]) -> dict[str, np.ndarray] | None:
+        """Output evidence for the same score where the task knows its outputs better; None
+        (the default) takes :func:`zoo.ood.output_features` for the task's kind."""
+        return None
 
     def decode(self, outputs: list[np.ndarray], top_k: int = 1,
                meta: WeightsMeta | None = None) -> list[dict[str, Any]]:
