@@ -226,12 +226,12 @@ def calibrate_weights(name_or_path: str | Path, source: str | None = None,
     from zoo.predictor import Model
     from zoo.registry import get_task
 
+    if fit_on not in ("validation", "train"):
+        raise ValueError(f"fit_on={fit_on!r}: 'validation' or 'train'")
     ref = _weight_set(name_or_path)
     spec = get_task(ref.meta.task)
     data = spec.load_data_for(ref.meta, source, seed=seed, **data_options)
     model = Model(spec, ref)
-    if fit_on not in ("validation", "train"):
-        raise ValueError(f"fit_on={fit_on!r}: 'validation' or 'train'")
     names, fit_rows = split_features(spec, getattr(data, fit_on), model.run)
     _, threshold_rows = split_features(spec, data.test, model.run)
     origin = {k: v for k, v in data.source.items() if k != "path"}
