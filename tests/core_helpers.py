@@ -63,3 +63,16 @@ def many_copies(folder: Path, source: Path, n: int) -> Path:
     for i in range(n):
         os.link(source, folder / f"d{i:05d}.png")
     return folder
+
+
+def flagged_share(predictor, inputs) -> float:
+    """Share of ``inputs`` (an array, or a dict of arrays per input) flagged out of distribution."""
+    return float(np.mean([r["ood_flag"] for r in predictor.predict_arrays(inputs)]))
+
+
+def assert_all_flagged(predictor, strangers: dict) -> None:
+    """Every sample of every named batch in ``strangers`` is flagged (scores shown if not)."""
+    for name, inputs in strangers.items():
+        results = predictor.predict_arrays(inputs)
+        assert all(r["ood_flag"] for r in results), (name, [r["ood"] for r in results])
+

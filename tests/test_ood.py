@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
+from core_helpers import assert_all_flagged, flagged_share
 from PIL import Image
 
 import zoo
@@ -185,13 +186,11 @@ def test_digit_weights_flag_images_unlike_digits(weights):
 
     predictor = zoo.load("digits", weights=weights)
     test = get_task("digits").load_data_for(predictor.model.meta).test.x["image"]
-    assert np.mean([r["ood_flag"] for r in predictor.predict_arrays(test)]) <= 0.03
+    assert flagged_share(predictor, test) <= 0.03
     rng = np.random.default_rng(0)
     strangers = {"noise": rng.random((20, 8, 8, 1)), "blank": np.zeros((3, 8, 8, 1)),
                  "gray": np.full((3, 8, 8, 1), 0.5), "inverted": 1.0 - test[:20]}
-    for name, images in strangers.items():
-        results = predictor.predict_arrays(images.astype(np.float32))
-        assert all(r["ood_flag"] for r in results), (name, [r["ood"] for r in results])
+    assert_all_flagged(predictor, {k: v.astype(np.float32) for k, v in strangers.items()})
 
 
 def test_boston_weights_flag_rows_unlike_the_training_table():
@@ -204,14 +203,12 @@ def test_boston_weights_flag_rows_unlike_the_training_table():
     meta = predictor.model.meta
     assert (meta.ood or {})["calibrated_on"]["fitted_on"] == "train"
     test = get_task("boston-housing").load_data_for(meta).test.x["features"]
-    assert np.mean([r["ood_flag"] for r in predictor.predict_arrays(test)]) <= 0.03
+    assert flagged_share(predictor, test) <= 0.03
     rooms = test[:10].copy()
     rooms[:, 5] = 30.0  # RM: 30 rooms a dwelling
     strangers = {"zeros": np.zeros((3, 13)), "30 rooms": rooms, "columns reversed": test[:10, ::-1],
                  "other units (x100)": test[:10] * 100}
-    for name, rows in strangers.items():
-        results = predictor.predict_arrays(rows.astype(np.float32))
-        assert all(r["ood_flag"] for r in results), (name, [r["ood"] for r in results])
+    assert_all_flagged(predictor, {k: v.astype(np.float32) for k, v in strangers.items()})
 
 
 @pytest.mark.parametrize("change", ["other features", "other version", "no features"])
