@@ -41,6 +41,8 @@ TYPOS = [
     (["predict", "digits", "x.png", "--max-pixel", "9"], "--max-pixels"),
     (["predict", "cluster-mass", "x.fits", "--zz", "0.3"], "--z"),
     (["predict", "glitch", "x.png", "--veiw", "single"], "--view"),
+    (["predict", "glitch", "x.png", "--stict"], "did you mean --strict"),  # a flag, last
+    (["predict", "cluster-mass", "x.fits", "--z"], "option --z needs a value"),
     (["info", "digits", "--jsno"], "--json"),
     (["list", "--tasks"], "No such option"),
     (["bench", "digits", "--batch-size-s", "1"], "--batch-sizes"),

@@ -85,8 +85,10 @@ def split_task_options(items: list[str], allowed: dict[str, type],
             elif i + 1 < len(items):
                 i += 1
                 value = items[i]
-            else:
+            elif key.replace("-", "_") in allowed:
                 raise ZooError(f"option {item} needs a value")
+            else:  # a mistyped flag last on the line (--stict): the name check below says so
+                value = ""
             extra[key.replace("-", "_")] = value
         else:
             files.append(check_input_name(item))
