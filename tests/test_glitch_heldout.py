@@ -47,3 +47,7 @@ def test_an_event_is_scored_once_on_its_averaged_views(tmp_path):
     assert rows[0]["predicted"] == CLASSES[int(mean.argmax())]
     assert abs(rows[0]["probability"] - float(mean.max())) < 1e-6
     assert rows[1]["label"] == "Whistle" and rows[1]["predicted"] in CLASSES
+    alone = session.run(None, {"image": views[..., None]})[0].argmax(axis=1)
+    assert rows[0]["views"] == 4 and rows[1]["views"] == 1
+    assert rows[0]["views_correct"] == int(np.sum(alone == CLASSES.index("Blip")))
+    assert rows[1]["views_correct"] == int(rows[1]["predicted"] == "Whistle")

@@ -57,7 +57,9 @@ def make_folds(real: Path, out: Path, classes: Sequence[str] = CLASSES) -> dict[
 def score_events(onnx: Path, folder: Path, classes: Sequence[str] = CLASSES
                  ) -> list[dict[str, Any]]:
     """One row per event of ``folder`` (``<Class>/`` subfolders): true and predicted class and
-    the averaged probability, through the single-view model ``onnx``."""
+    the averaged probability, through the single-view model ``onnx``; and how many of the
+    event's views are right on their own (``views_correct`` of ``views``), the held-out figure
+    for images classified one at a time, as Zooniverse subjects are."""
     import onnxruntime as ort
 
     from zoo.io.files import walk_files
@@ -67,10 +69,12 @@ def score_events(onnx: Path, folder: Path, classes: Sequence[str] = CLASSES
     rows = []
     for (_, label, gid), files in sorted(group_scans(walk_files(folder), folder, classes).items()):
         views = np.stack(read_event(files).views)[..., None].astype(np.float32)
-        probs = session.run(None, {name: views})[0].mean(axis=0)
+        per_view = session.run(None, {name: views})[0]
+        probs = per_view.mean(axis=0)
         best = int(probs.argmax())
         rows.append({"event": f"{label}/{gid}", "label": label, "predicted": classes[best],
-                     "probability": float(probs[best])})
+                     "probability": float(probs[best]), "views": len(per_view),
+                     "views_correct": int(np.sum(per_view.argmax(axis=1) == classes.index(label)))})
     return rows
 
 
@@ -94,7 +98,8 @@ def run(sim: Path, real: Path, out: Path, init: Path, seed: int = 0, copies: int
         rows = score_events(run_dir / "model.onnx", folder)
         report["folds"][folder.name] = {
             "trained_on": other.name, "correct": sum(r["label"] == r["predicted"] for r in rows),
-            "events": len(rows), "rows": rows}
+            "events": len(rows), "views_correct": sum(r["views_correct"] for r in rows),
+            "views": sum(r["views"] for r in rows), "rows": rows}
     report["correct"] = sum(f["correct"] for f in report["folds"].values())
     report["events"] = sum(f["events"] for f in report["folds"].values())
     (out / "heldout.json").write_text(json.dumps(report, indent=1))
@@ -114,7 +119,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     report = run(args.sim, args.real, args.out, args.init, args.seed, args.copies, args.epochs)
     for name, fold in report["folds"].items():
-        print(f"{name} (trained on {fold['trained_on']}): {fold['correct']}/{fold['events']}")
+        print(f"{name} (trained on {fold['trained_on']}): {fold['correct']}/{fold['events']} "
+              f"events, {fold['views_correct']}/{fold['views']} images one at a time")
         for row in fold["rows"]:
             if row["label"] != row["predicted"]:
                 print(f"  miss {row['event']}: {row['predicted']} ({row['probability']:.2f})")
