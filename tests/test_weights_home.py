@@ -15,7 +15,8 @@ import zoo
 from zoo import home
 from zoo.cli.app import app
 from zoo.errors import WeightsError
-from zoo.publish import model_card, ship, upload_files
+from zoo.hub import model_card, upload_files
+from zoo.publish import ship
 from zoo.weights import list_weights, resolve
 
 runner = CliRunner()

@@ -2,7 +2,7 @@
 
 A zoo model repository holds weight sets in the zoo's own layout, at its top level:
 ``<name>.onnx`` + ``<name>.json`` (+ ``<name>.weights.h5`` for fine-tuning) and a
-``README.md`` model card (:mod:`zoo.publish` writes them). Everything goes through
+``README.md`` model card (``push_to_hub`` writes them). Everything goes through
 huggingface_hub's own cache (``$HF_HOME/hub``), so a revision downloaded once loads again
 with ``HF_HUB_OFFLINE=1`` or with no network at all; what is not cached is said in one line.
 
@@ -13,6 +13,7 @@ commit), so a result can always be traced to one commit.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,10 @@ from zoo.weights import (
     KERAS_WEIGHTS_SUFFIX,
     METADATA_SUFFIX,
     WeightSet,
+    WeightsMeta,
     read_folder,
     sha256_file,
+    with_changes,
 )
 
 SCHEME = "hf://"
@@ -161,3 +164,83 @@ def pull(text: str, force: bool = False) -> list[Path]:
                                  card=card.read_text() if card.is_file() else None))
     return installed
 
+
+def push_to_hub(weights_onnx: str | Path, repo_id: str) -> str:
+    """Upload a weight set in one commit to a Hub model repository: the ONNX file, its
+    metadata, the Keras weights fine-tuning needs and a model card ``README.md`` with the
+    Hub's YAML metadata. The local metadata then records the commit (``hub``). Returns the
+    commit's URL."""
+    hub = _hub()
+    from huggingface_hub.errors import HfHubHTTPError
+
+    path = Path(weights_onnx)
+    meta = WeightsMeta.from_file(path.with_suffix(".json"))
+    files = [p for p in upload_files(path) if p.is_file()]
+    operations = [hub.CommitOperationAdd(path_in_repo=f.name, path_or_fileobj=str(f)) for f in files]
+    operations.append(hub.CommitOperationAdd(path_in_repo=CARD_FILE,
+                                             path_or_fileobj=model_card(meta, repo_id).encode()))
+    api = hub.HfApi()
+    try:
+        api.create_repo(repo_id, exist_ok=True)
+        info = api.create_commit(repo_id, operations,
+                                 commit_message=f"zoo ship {meta.name}.v{meta.version}")
+    except (HfHubHTTPError, OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(f"{repo_id}: upload failed ({reason[:160]})") from None
+    # The local copy now says where it was published, pinned to the commit just made.
+    with_changes(meta, hub={"repo": repo_id, "revision": "main", "commit": info.oid,
+                            "uri": f"hf://{repo_id}@{info.oid}/{meta.name}"}
+                 ).save(path.with_suffix(".json"))
+    return str(info.commit_url)
+
+
+def upload_files(weights_onnx: Path) -> list[Path]:
+    """The files of a weight set that go to the Hub: ONNX, metadata, Keras weights."""
+    stem = weights_onnx.name[: -len(".onnx")]
+    return [weights_onnx, weights_onnx.with_suffix(".json"),
+            weights_onnx.with_name(stem + KERAS_WEIGHTS_SUFFIX)]
+
+
+def model_card(meta: WeightsMeta, repo_id: str = "ORG/REPO") -> str:
+    """A Hub model card: YAML metadata (license, library, tags, datasets, model-index with
+    the held-out metrics) and a body that says how the weights were made and how to use them."""
+    from zoo.registry import get_task
+
+    hub = _hub()
+
+    task = get_task(meta.task)
+    simulated = bool(meta.trained_on_simulation or meta.data_source.get("simulated"))
+    source = meta.data_source.get("type", "unknown")
+    dataset = "simulated" if simulated else str(source)
+    scores = {k: v for k, v in meta.metrics.items()
+              if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "n"}
+    pipeline = {"classification": "image-classification", "binary": "image-classification",
+                "regression": "tabular-regression" if meta.task == "boston-housing" else
+                "image-feature-extraction"}.get(task.kind)
+    results = [hub.EvalResult(task_type=pipeline or task.kind, dataset_type=dataset,
+                              dataset_name=f"{meta.task} held-out test split ({dataset})",
+                              dataset_split="test", metric_type=key, metric_value=float(value))
+               for key, value in scores.items()]
+    tags = ["zoo", "physzoo", "onnx", meta.task, meta.arch] + (["simulated"] if simulated else [])
+    data = hub.ModelCardData(license="mit", library_name="physzoo", tags=tags,
+                             datasets=None if simulated else [dataset],
+                             pipeline_tag=pipeline, model_name=meta.name,
+                             eval_results=results or None)
+    lines = [f"# {meta.name} (v{meta.version})", "",
+             f"`{meta.arch}` weights for the zoo task **{meta.task}** ({task.description}), "
+             f"{meta.num_params:,} parameters, exported to ONNX for onnxruntime.", "",
+             "```bash", "pip install 'physzoo[hub]'",
+             f"zoo predict {meta.task} INPUT --weights hf://{repo_id}/{meta.name}", "```", "",
+             "## Held-out metrics", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {k} | {v:.4g} |" for k, v in scores.items()]
+    lines += ["", "## How they were made", "",
+              f"- data: {'SIMULATED: ' if simulated else ''}`{_json_line(meta.data_source)}`",
+              f"- command: `{meta.command}`", f"- sha256 of {meta.file or meta.name + '.onnx'}: "
+              f"`{meta.sha256}`", f"- zoo version: {meta.zoo_version or 'unknown'}"]
+    if meta.notes:
+        lines += ["", meta.notes]
+    return f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n"
+
+
+def _json_line(value: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in value.items() if k != "path"}, default=str)

@@ -27,7 +27,7 @@ def ship(
     The run's ONNX, Keras weights and metadata go to $ZOO_HOME/weights (or --dest); with
     --hub-repo they are also published on the Hugging Face Hub.
     """
-    from zoo.publish import push_to_hub
+    from zoo.hub import push_to_hub
     from zoo.publish import ship as do_ship
 
     target = do_ship(run_dir, name, dest, force=force)
