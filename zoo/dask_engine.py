@@ -94,7 +94,7 @@ def _shard(job: Job, spec: PredictorSpec, settings: JobSettings, folder: str,
     return run_job_to_shard(predictor_for(spec), job, settings, folder, fmt, processes=False)
 
 
-def _submit_window(client: Any, fn: Callable[..., Any], jobs: Iterable[Job], args: tuple,
+def _submit_window(client: Any, fn: Callable[..., Any], jobs: Iterable[Job], args: tuple[Any, ...],
                    ordered: bool) -> Iterator[tuple[Job, Any]]:
     """(job, result) for every job, with at most ``window_for(client)`` jobs submitted and
     not yet handed out; in job order when ``ordered``, else as they finish."""

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from zoo.task import Split, Task
 
 
-def _pyplot():
+def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")

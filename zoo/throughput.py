@@ -18,6 +18,7 @@ files (:func:`bench_files`); it returns the record that ``--json`` writes.
 from __future__ import annotations
 
 import datetime
+import functools
 import itertools
 import os
 import platform
@@ -119,16 +120,16 @@ def interleaved(runners: Mapping[str, Runner], batches: Mapping[int, dict[str, n
             run(batch)
     peaks = peak_runners(peak_size, threads) if peak else {}
     peak_lat: dict[str, list[float]] = {n: [] for n in peaks}
-    for run, _ in peaks.values():
-        run()
+    for peak_run, _ in peaks.values():
+        peak_run()
     slice_s = min_time / rounds
     for _ in range(rounds):
         for bs, batch in batches.items():
             for name, run in runners.items():
-                latencies[name, bs] += _time_slice(lambda r=run, b=batch: r(b), slice_s)
-        for name, (run, _) in peaks.items():
+                latencies[name, bs] += _time_slice(functools.partial(run, batch), slice_s)
+        for name, (peak_run, _) in peaks.items():
             # At least 0.3 s and 5 calls per round: the best call must be a fair one.
-            peak_lat[name] += _time_slice(run, max(slice_s, 0.3), min_calls=5)
+            peak_lat[name] += _time_slice(peak_run, max(slice_s, 0.3), min_calls=5)
     by_source = {n: peaks[n][1] / min(v) / 1e9 for n, v in peak_lat.items()}
     peak_gflops = max(by_source.values()) if by_source else None
     rows = []

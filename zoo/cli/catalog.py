@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 from rich.markdown import Markdown
@@ -21,7 +22,7 @@ def where(ref: WeightSet) -> str:
     return "" if place == "shipped" else f", {place}"
 
 
-def headline(metrics: dict, key: str) -> str:
+def headline(metrics: dict[str, Any], key: str) -> str:
     value = metrics.get(key)
     return f"{key} {value:.4f}" if isinstance(value, float) else "-"
 

@@ -22,9 +22,9 @@ def trials_table(result: Any) -> Table:
     """One row per trial: its value, epochs and parameters; the best row highlighted."""
     table = Table(title=f"{result.task} / {result.arch}: {result.direction} {result.monitor}",
                   header_style="bold")
-    for name, justify in (("trial", "right"), (result.monitor, "right"), ("epochs", "right"),
-                          ("parameters", "left")):
-        table.add_column(name, justify=justify)
+    for name in ("trial", result.monitor, "epochs"):
+        table.add_column(name, justify="right")
+    table.add_column("parameters", justify="left")
     best = result.best.number if result.best else None
     for t in result.trials:
         params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"

@@ -9,7 +9,7 @@ The data set is the UCI optical-digits test set (1,797 images of 8x8 pixels with
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -40,7 +40,7 @@ class Digits(Task):
                     batch_size=32, early_stopping_patience=15, monitor="val_loss", seed=0)
     default_arch = "cnn"
     default_weights = "digits-cnn"
-    data_options: dict[str, type] = {}
+    data_options: ClassVar[Mapping[str, type] | None] = {}
     reference = "scikit-learn SVC(gamma=0.001) on the same split (see zoo/cards/digits.md)"
 
     def read(self, sample: Sample, options: Mapping[str, Any]) -> dict[str, np.ndarray]:

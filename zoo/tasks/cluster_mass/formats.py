@@ -266,7 +266,7 @@ def write_catalogue(path: str | Path, counts: np.ndarray, redshift: np.ndarray,
     path = Path(path)
     if path.suffix.lower() == ".npz":
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-        arrays = {"images": counts, "redshift": redshift, "log_mass": log_mass}
+        arrays: dict[str, Any] = {"images": counts, "redshift": redshift, "log_mass": log_mass}
         if split is not None:
             arrays["split"] = np.asarray(split)
         np.savez_compressed(tmp, **arrays)

@@ -66,7 +66,7 @@ class SimOptions:
         if unknown:
             raise InputError("simulator", f"unknown option(s) {', '.join(unknown)}; valid: "
                              f"{', '.join(known)}")
-        typed = {k: (int(v) if known[k].type in ("int", int) else float(v))
+        typed: dict[str, Any] = {k: (int(v) if known[k].type in ("int", int) else float(v))
                  for k, v in options.items()}
         opts = cls(**typed)
         if opts.n < 10:

@@ -23,7 +23,7 @@ import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -49,6 +49,9 @@ from zoo.tasks.glitch.formats import (
     tile_views,
 )
 from zoo.weights import sha256_file
+
+if TYPE_CHECKING:
+    from zoo.weights import WeightsMeta
 
 #: At most this many adjacent files are buffered while grouping one ID's durations.
 GROUP_BUFFER = 8
@@ -255,7 +258,8 @@ class GlitchTask(Task):
         return read_gravityspy_h5(path, view, classes, options.get("metadata"), duration,
                                   self.positive)
 
-    def load_data_for(self, meta: Any, source: str | None = None, **overrides: Any) -> Dataset:
+    def load_data_for(self, meta: WeightsMeta, source: str | None = None,
+                      seed: int | None = None, **overrides: Any) -> Dataset:
         """As :meth:`Task.load_data_for`, except that a user's labelled folder of scans is
         scored whole (``zoo eval glitch --data FOLDER``): every event is in the test split,
         unless the folder has its own train/validation/test subfolders; and a ``sim_seed``
@@ -265,7 +269,7 @@ class GlitchTask(Task):
             meta = dataclasses.replace(meta, data_source={**(meta.data_source or {}),
                                                           "simulated": True})
         if source is None or not Path(source).is_dir():
-            return super().load_data_for(meta, source, **overrides)
+            return super().load_data_for(meta, source, seed, **overrides)
         options = {**self.data_options_for(meta.arch), **overrides}
         view = check_view(str(options.get("view", "single")), "--data-view")
         duration = check_duration(str(options.get("duration", self.default_duration)),

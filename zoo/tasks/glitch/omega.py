@@ -144,7 +144,8 @@ def _plane_energies(fseries: np.ndarray, plane: _Plane, norm: str = NORM) -> lis
 
 
 def q_planes(white: np.ndarray, duration: float = SEGMENT, sampling: float = SAMPLE_RATE,
-             t0: float = -SEGMENT / 2, search: float | None = SEARCH, norm: str = NORM):
+             t0: float = -SEGMENT / 2, search: float | None = SEARCH, norm: str = NORM
+             ) -> tuple[_Plane, list[np.ndarray]]:
     """Loudest Q plane of whitened data, as gwpy's ``QTiling.transform`` picks it.
 
     Returns ``(plane, energies)``; the event is at time 0 and ``t0`` is the data start.
@@ -165,6 +166,7 @@ def q_planes(white: np.ndarray, duration: float = SEGMENT, sampling: float = SAM
                 peak = max(peak, float(row[inside].max()))
         if peak > best_peak:
             best, best_peak, best_energies = plane, peak, energies
+    assert best is not None and best_energies is not None  # the tiling always has planes
     return best, best_energies
 
 

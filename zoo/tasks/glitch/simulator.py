@@ -13,13 +13,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import string
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from zoo.tasks.glitch import constants, omega
 from zoo.tasks.glitch.waveforms import GENERATORS, SNR_RANGE
+
+T = TypeVar("T")
 
 SIMULATOR_VERSION = "4"
 #: Domain randomisation (where real scans vary between runs and detectors):
@@ -232,7 +235,7 @@ def simulate_h5(path: str | Path, n_per_class: int, seed: int = 0, workers: int 
     return path
 
 
-def _progress(items, total: int, show: bool):
+def _progress(items: Iterable[T], total: int, show: bool) -> Iterator[T]:
     if not show:
         yield from items
         return
@@ -311,7 +314,7 @@ def render_omega_scan(images_or_energy: np.ndarray | Mapping[str, np.ndarray], p
                                                   pad=omega.CBAR_PAD)
         cbar = fig.colorbar(mesh, cax=cax, label="Normalized energy")
         cbar.ax.tick_params(labelsize=12)
-        cbar.ax.yaxis.label.set_size(15)
+        cbar.ax.yaxis.label.set_fontsize(15)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")

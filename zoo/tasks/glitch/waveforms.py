@@ -67,7 +67,7 @@ def _jitter(rng: np.random.Generator, scale: float = 0.02) -> float:
 # --- short broadband transients -----------------------------------------------------------------
 
 
-def blip(t, rng):
+def blip(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Blip: a short broadband teardrop: a low-Q sine-Gaussian at 30-150 Hz whose energy spans
     about three octaves, plus a weaker, shorter component an octave or two up (the tail towards
     ~1 kHz that real blips show)."""
@@ -77,7 +77,7 @@ def blip(t, rng):
                          rng.uniform(0.7, 1.5), out=h, amp=rng.uniform(0.2, 0.6))
 
 
-def koi_fish(t, rng):
+def koi_fish(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Koi fish: a thin broadband spike reaching ~1 kHz on top of a saturated, broad
     low-frequency body (10-40 Hz, 0.15-0.5 s wide) that fills much of the short windows."""
     t0 = _jitter(rng, 0.01)
@@ -88,7 +88,7 @@ def koi_fish(t, rng):
         t, t0, _loguniform(rng, 30, 60), rng.uniform(1.0, 2.0), out=h, amp=1.5)
 
 
-def tomte(t, rng):
+def tomte(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Tomte: a short low-frequency burst, triangular: its brightest part touches the bottom rows
     (14-26 Hz) and it narrows upwards to a tip at 80-280 Hz (a blip's teardrop stands higher,
     its bright core at 30 Hz and above)."""
@@ -99,7 +99,7 @@ def tomte(t, rng):
                          rng.uniform(0.7, 1.2), out=h, amp=rng.uniform(0.15, 0.4))
 
 
-def repeating_blips(t, rng):
+def repeating_blips(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Repeating blips: 2-8 blips (the field guide's have 2-3 close together), evenly spaced by
     0.08-0.6 s (a periodic coupling), each a full blip with its high-frequency tail."""
     n = int(rng.choice(np.arange(2, 9), p=[0.3, 0.25, 0.15, 0.1, 0.08, 0.07, 0.05]))
@@ -111,7 +111,7 @@ def repeating_blips(t, rng):
     return h
 
 
-def extremely_loud(t, rng):
+def extremely_loud(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Extremely loud: broadband energy at SNR in the thousands (saturates): a burst 0.05-0.6 s
     long, or (one in three, as the field guide's GIF) a disturbance that starts near the trigger
     and lasts 0.5-3 s, filling one side of the windows (the run-up to a lock loss)."""
@@ -124,7 +124,7 @@ def extremely_loud(t, rng):
     return noise + sine_gaussian(t, _jitter(rng, 0.005), _loguniform(rng, 20, 60), 2.0, amp=3.0)
 
 
-def low_frequency_burst(t, rng):
+def low_frequency_burst(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Low-frequency burst: a 0.3-1.5 s hump of noisy energy below ~30 Hz (seismic/suspension),
     saturated at the bottom rows with a ragged top."""
     g = rng.standard_normal(t.size) * gauss_env(t, _jitter(rng, 0.05), rng.uniform(0.1, 0.5))
@@ -134,7 +134,7 @@ def low_frequency_burst(t, rng):
 # --- lines --------------------------------------------------------------------------------------
 
 
-def power_line(t, rng):
+def power_line(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Power line: a narrow 60 Hz line with a Gaussian envelope (sigma 0.1-0.6 s), whose smooth
     onset lets the high-Q planes win as in real scans; faint 120/180 Hz harmonics."""
     env = gauss_env(t, _jitter(rng, 0.05), rng.uniform(0.1, 0.6))
@@ -144,14 +144,14 @@ def power_line(t, rng):
     return h
 
 
-def air_compressor(t, rng):
+def air_compressor(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Air compressor: a short (0.1-0.4 s) narrow vibration burst at 45-55 Hz, weak harmonic."""
     env = gauss_env(t, _jitter(rng, 0.05), rng.uniform(0.05, 0.2))
     f = rng.uniform(45, 55) + rng.uniform(0.0, 1.0) * np.sin(2 * np.pi * rng.uniform(0.5, 2) * t)
     return tone(t, f, env) + rng.uniform(0.0, 0.3) * tone(t, 2 * f, env)
 
 
-def violin_mode(t, rng):
+def violin_mode(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Violin mode: short bright packets at the fibre resonance f1 ~500 Hz and its harmonics
     (closely spaced modes beat), 1.5-4 a second and unevenly spaced (the field guide's: about
     3), brightest at 1 kHz in most events. The harmonics get a factor k on top of their
@@ -175,7 +175,7 @@ def violin_mode(t, rng):
     return h
 
 
-def low_frequency_lines(t, rng):
+def low_frequency_lines(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Low-frequency lines: 1-3 narrow lines at 10-30 Hz across the whole window, their
     amplitude swelling smoothly over seconds (so they stand out of the row normalisation)."""
     h = np.zeros_like(t)
@@ -185,7 +185,7 @@ def low_frequency_lines(t, rng):
     return h
 
 
-def lines_1080(t, rng):
+def lines_1080(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """1080Lines: a dotted line near 1080 Hz: short high-Q packets spread over the window."""
     h, f0 = np.zeros_like(t), rng.uniform(1070, 1090)
     for t0 in rng.uniform(-2.2, 2.2, size=int(rng.integers(15, 50))):
@@ -194,14 +194,14 @@ def lines_1080(t, rng):
     return h
 
 
-def ripples_1400(t, rng):
+def ripples_1400(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """1400Ripples: a short (0.05-0.4 s) burst near 1400 Hz, amplitude rippling at 5-20 Hz."""
     env = gauss_env(t, _jitter(rng, 0.05), rng.uniform(0.02, 0.15))
     env *= 1 + 0.9 * np.sin(2 * np.pi * rng.uniform(5, 20) * t)
     return tone(t, rng.uniform(1300, 1500) + rng.normal(0, 20) * t, env)
 
 
-def wandering_line(t, rng):
+def wandering_line(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Wandering line: a line high in the band (800-1400 Hz, where 1080Lines' dotted line also
     sits: the field guide's are at 0.8-1.3 kHz) whose frequency wanders slowly by a few per cent,
     jitters fast, and steps down in short notches (1-6 a second, 3-12 % down for 20-80 ms, sharp
@@ -220,7 +220,7 @@ def wandering_line(t, rng):
 # --- frequency tracks ---------------------------------------------------------------------------
 
 
-def chirp(t, rng):
+def chirp(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Chirp: compact-binary inspiral, f = (5/tau)^(3/8) / (8 pi (G Mc/c^3)^(5/8)) up to ISCO.
 
     Chirp mass 3-30 M_sun (equal masses, M = 2^(6/5) Mc); the inspiral ends at the ISCO
@@ -240,7 +240,7 @@ def chirp(t, rng):
     return h + sine_gaussian(t, tc, f_isco, 3.0) * 0.3 * (t >= tc) * ringdown
 
 
-def scattered_light(t, rng):
+def scattered_light(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Scattered light: arches with |f| = n 2|v(t)|/lambda for a slowly swinging surface.
 
     A surface moving as x(t) = A sin(2 pi f_m t) recombines light with phase 4 pi n x / lambda
@@ -256,7 +256,7 @@ def scattered_light(t, rng):
     return h
 
 
-def whistle(t, rng):
+def whistle(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Whistle: RF beat note |f_VCO(t) - f_ref| sweeping through the band: thin V, U, arch or
     multi-branch W tracks from several hundred Hz to ~2 kHz, 0.1-0.6 s long.
 
@@ -280,7 +280,7 @@ def whistle(t, rng):
     return tone(t, np.clip(f, 10, 2000), env)
 
 
-def helix(t, rng):
+def helix(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Helix: groups of 2-5 short, faint bursts (0.03-0.08 s apart) whose centre frequency winds
     up and down (a helix in the short windows), the groups repeating every 0.2-0.6 s: thin
     vertical stripes in clusters in the long windows."""
@@ -297,7 +297,7 @@ def helix(t, rng):
     return h
 
 
-def paired_doves(t, rng):
+def paired_doves(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Paired doves: pairs of thin mirror-image sweeps, a rising one and a falling one 0.05-0.2 s
     later (a bracket ')(' shape), each 0.03-0.1 s long between ~18-30 Hz and 45-100 Hz; the pair
     recurs every 0.6-1.6 s, so the long windows show a row of narrow curved streaks."""
@@ -314,7 +314,7 @@ def paired_doves(t, rng):
     return h
 
 
-def scratchy(t, rng):
+def scratchy(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Scratchy: many short low-Q bursts in a 100-250 Hz band, dense over 2-6 s (rubbing)."""
     h, fc = np.zeros_like(t), _loguniform(rng, 100, 250)
     span = rng.uniform(2.0, 6.0)
@@ -324,7 +324,7 @@ def scratchy(t, rng):
     return h
 
 
-def light_modulation(t, rng):
+def light_modulation(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Light modulation: a thin broadband spike to ~1 kHz over a saturated band below ~30 Hz that
     starts at the spike and lasts 0.2-1.5 s to one side (the light-power modulation), bumpier and
     longer than a koi fish's body, as in the field guide."""
@@ -346,12 +346,12 @@ def _band(t: np.ndarray, x: np.ndarray, fc: float, width: float) -> np.ndarray:
     return np.fft.irfft(spec, t.size)
 
 
-def no_glitch(t, rng):
+def no_glitch(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """No glitch: detector noise only."""
     return np.zeros_like(t)
 
 
-def none_of_the_above(t, rng):
+def none_of_the_above(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """None of the above: shapes outside the other classes (random tracks and burst clusters)."""
     h, kind = np.zeros_like(t), int(rng.integers(3))
     if kind == 0:  # a falling or rising track with an odd power law

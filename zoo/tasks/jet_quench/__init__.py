@@ -106,29 +106,31 @@ class JetQuench(Task):
             path = Path(source)
             info = {"type": "file", "path": str(path), "simulated": _written_by_simulator(path)}
         jets = formats.read_any(path)
+        labels = jets.labels
+        assert labels is not None  # read_any refuses a file without labels
         if source is not None:
             from zoo.weights import sha256_file
 
             info["sha256"] = sha256_file(path)
-        split = jets.split if jets.split is not None else _random_split(jets.labels, seed)
-        info.update(n_jets=int(len(jets.labels)),
+        split = jets.split if jets.split is not None else _random_split(labels, seed)
+        info.update(n_jets=int(len(labels)),
                     split="from the file's 'split' field" if jets.split is not None else
                     f"stratified random 70/15/15 (seed {seed})")
         feats = observables.observables(jets.images)
         parts = []
         for code, name in enumerate(formats.SPLITS):
             sel = np.flatnonzero(split == code)
-            if len(sel) == 0 or len(np.unique(jets.labels[sel])) < 2:
+            if len(sel) == 0 or len(np.unique(labels[sel])) < 2:
                 raise InputError(str(path), f"field 'split': the {name} split needs jets of both "
                                             "classes")
             w = None if jets.weights is None else jets.weights[sel] / jets.weights[sel].mean()
             parts.append(Split({"image": jets.images[sel], "observables": feats[sel]},
-                               jets.labels[sel].astype(np.float32), w, ids=sel))
-        train = parts[0]
+                               labels[sel].astype(np.float32), w, ids=sel))
+        train, validation, test = parts
         model = observables.fit_baseline(train.x["observables"], train.y, train.weights, seed)
         for part in parts:
             part.x["baseline_score"] = model.predict_proba(part.x["observables"])[:, 1]
-        return Dataset(*parts, source=info)
+        return Dataset(train, validation, test, source=info)
 
     def keras_metrics(self, recipe: Recipe) -> list[Any]:
         import keras

@@ -142,7 +142,7 @@ def _checked(path: str, fields: Mapping[str, Any], need_labels: bool) -> JetFile
 
 
 # ------------------------------------------------------------------------------ images
-def _open_h5(path: str):
+def _open_h5(path: str) -> Any:
     import h5py
 
     check_input_file(path)

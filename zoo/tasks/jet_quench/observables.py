@@ -17,9 +17,14 @@ so that the evaluation plots the model's and the baseline's ROC curves together.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from zoo.tasks.jet_quench.pixelise import EDGES
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
 NAMES = ("mass", "girth", "ptd", "multiplicity")
 _CENTRES = (EDGES[:-1] + EDGES[1:]) / 2
@@ -33,8 +38,8 @@ def observables(images: np.ndarray) -> np.ndarray:
     pt = images.sum(axis=-1).reshape(len(images), -1).astype(np.float64)
     total = pt.sum(axis=1, keepdims=True)
     z = np.divide(pt, total, out=np.zeros_like(pt), where=total > 0)
-    u, v = np.meshgrid(_CENTRES, _CENTRES, indexing="ij")
-    u, v = u.reshape(-1), v.reshape(-1)
+    grid_u, grid_v = np.meshgrid(_CENTRES, _CENTRES, indexing="ij")
+    u, v = grid_u.reshape(-1), grid_v.reshape(-1)
     mean_u, mean_v = z @ u, z @ v
     # sum_{i<j} z_i z_j dR_ij^2 = sum_i z_i |r_i|^2 - |sum_i z_i r_i|^2  (for sum z = 1)
     mass2 = z @ (u * u + v * v) - mean_u ** 2 - mean_v ** 2
@@ -73,7 +78,7 @@ def ood_evidence(images: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def fit_baseline(features: np.ndarray, labels: np.ndarray, weights: np.ndarray | None,
-                 seed: int):
+                 seed: int) -> HistGradientBoostingClassifier:
     """Gradient-boosted trees on the observables (weighted), fitted on one split."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 

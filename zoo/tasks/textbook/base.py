@@ -54,7 +54,8 @@ def source_label(info: Mapping[str, Any], data: str | None) -> str:
     if data is not None:
         return data
     files = info.get("files") or {}
-    return next(iter(files.values()), {}).get("path", info.get("type", "keras.datasets"))
+    first: Mapping[str, Any] = next(iter(files.values()), {})
+    return str(first.get("path", info.get("type", "keras.datasets")))
 
 
 class KerasImageTask(Task):
@@ -173,7 +174,7 @@ class KerasTextTask(Task):
         sequence = kd.encode(text, word_index, self.num_words)
         known = sum(1 for i in sequence[1:] if i != kd.OOV_CHAR)
         vector = kd.multi_hot([sequence], self.num_words)[0].astype(np.float32)
-        return {self.inputs[0].name: vector, "_words": len(words), "_known_words": known}  # type: ignore[dict-item]
+        return {self.inputs[0].name: vector, "_words": len(words), "_known_words": known}
 
     # ---- training --------------------------------------------------------------------------
     def load_data(self, source: str | None, seed: int, **options: Any) -> Dataset:

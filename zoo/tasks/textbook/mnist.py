@@ -9,6 +9,7 @@ encodes the labels for ``categorical_crossentropy``; the zoo feeds integer label
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from zoo.registry import register_model, register_task
@@ -96,7 +97,8 @@ def cnn(task: Task) -> Any:
     return keras.Model(inp, classifier_head(x, task), name=f"{task.name.replace('-', '_')}_cnn")
 
 
-ARCHITECTURES = (
+#: (name, builder, builder arguments, recipe changes, description) of each architecture
+ARCHITECTURES: tuple[tuple[str, Callable[..., Any], dict[str, Any], dict[str, Any], str], ...] = (
     ("dense-sigmoid", dense, {"units": 10, "activation": "sigmoid"}, {},
      "784 -> 10 sigmoid -> 10 softmax, SGD (book ch. 2; 7,960 params)"),
     ("dense-relu", dense, {"units": 10, "activation": "relu"}, {},
