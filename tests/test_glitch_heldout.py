@@ -51,3 +51,18 @@ def test_an_event_is_scored_once_on_its_averaged_views(tmp_path):
     assert rows[0]["views"] == 4 and rows[1]["views"] == 1
     assert rows[0]["views_correct"] == int(np.sum(alone == CLASSES.index("Blip")))
     assert rows[1]["views_correct"] == int(rows[1]["predicted"] == "Whistle")
+
+
+def test_the_summary_counts_events_and_single_images(tmp_path, monkeypatch, capsys):
+    from zoo.tasks.glitch import heldout
+
+    row = {"event": "Blip/blip-2.gif", "label": "Blip", "predicted": "Tomte", "probability": 0.6,
+           "views": 4, "views_correct": 1}
+    fold = {"trained_on": "fold1", "correct": 0, "events": 1, "views_correct": 1, "views": 4,
+            "rows": [row]}
+    monkeypatch.setattr(heldout, "run", lambda *args: {"folds": {"fold2": fold}, "correct": 0,
+                                                       "events": 1})
+    heldout.main(["sim.h5", "real", str(tmp_path / "out"), "--init", "init.weights.h5"])
+    printed = capsys.readouterr().out
+    assert "fold2 (trained on fold1): 0/1 events, 1/4 images one at a time" in printed
+    assert "miss Blip/blip-2.gif: Tomte (0.60)" in printed and "all: 0/1 events" in printed
