@@ -115,11 +115,12 @@ class AugmentedBatches:
     """A ``keras.utils.PyDataset`` factory that augments the first input each batch."""
 
     def __new__(cls, task: Task, model: Any, split: Split, recipe: Recipe,
-                sample_weight: np.ndarray | None):
+                sample_weight: np.ndarray | None) -> Any:
         keras = require_keras()
+        base: Any = keras.utils.PyDataset
 
-        class _Batches(keras.utils.PyDataset):
-            def __init__(self):
+        class _Batches(base):
+            def __init__(self) -> None:
                 super().__init__()
                 self.rng = np.random.default_rng(recipe.seed)
                 self.order = self.rng.permutation(len(split))
@@ -127,7 +128,7 @@ class AugmentedBatches:
             def __len__(self) -> int:
                 return int(np.ceil(len(split) / recipe.batch_size))
 
-            def __getitem__(self, idx: int):
+            def __getitem__(self, idx: int) -> tuple[Any, ...]:
                 sel = self.order[idx * recipe.batch_size:(idx + 1) * recipe.batch_size]
                 xs = [split.x[name][sel] for name in task.input_names()]
                 xs[0] = apply_augment(recipe.augmentation, xs[0], self.rng)
@@ -148,26 +149,29 @@ def rich_progress_callback(epochs: int, steps: int) -> Any:
     keras = require_keras()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    class RichProgress(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
+    base: Any = keras.callbacks.Callback
+    Logs = Mapping[str, Any] | None
+
+    class RichProgress(base):
+        def on_train_begin(self, logs: Logs = None) -> None:
             self.progress = Progress(TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(),
                                      MofNCompleteColumn(), TimeRemainingColumn(),
                                      TextColumn("{task.fields[metrics]}"), transient=False)
             self.progress.start()
             self.bar = self.progress.add_task("train", total=steps, epoch=f"1/{epochs}", metrics="")
 
-        def on_epoch_begin(self, epoch, logs=None):
+        def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
             self.progress.reset(self.bar, total=steps, epoch=f"{epoch + 1}/{epochs}", metrics="")
 
-        def on_train_batch_end(self, batch, logs=None):
+        def on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
             shown = " ".join(f"{k}={float(v):.4f}" for k, v in (logs or {}).items())
             self.progress.update(self.bar, completed=batch + 1, metrics=shown)
 
-        def on_epoch_end(self, epoch, logs=None):
+        def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
             shown = " ".join(f"{k}={float(v):.4f}" for k, v in (logs or {}).items())
             self.progress.console.print(f"epoch {epoch + 1}: {shown}")
 
-        def on_train_end(self, logs=None):
+        def on_train_end(self, logs: Logs = None) -> None:
             self.progress.stop()
 
     return RichProgress()
@@ -256,7 +260,9 @@ def resumable_early_stopping(folder: Path) -> Any:
     keras = require_keras()
     state_file, weights_file = folder / "early_stopping.json", folder / "early_stopping_best.npz"
 
-    class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    early_stopping: Any = keras.callbacks.EarlyStopping
+
+    class ResumableEarlyStopping(early_stopping):
         def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
             super().on_train_begin(logs)
             try:

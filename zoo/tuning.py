@@ -17,7 +17,7 @@ import dataclasses
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -35,7 +35,10 @@ def split_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, A
     return recipe, hparams
 
 
-def direction(monitor: str) -> str:
+Direction = Literal["minimize", "maximize"]
+
+
+def direction(monitor: str) -> Direction:
     """Optuna direction for a monitored metric (as EarlyStopping infers its mode)."""
     from zoo.training import monitor_mode
 
@@ -58,7 +61,7 @@ class TuneResult:
     task: str
     arch: str
     monitor: str
-    direction: str
+    direction: Direction
     trials: list[TrialResult] = field(default_factory=list)
     best: TrialResult | None = None
     #: recipe overrides the user fixed for every trial (the search space's values win)
@@ -136,8 +139,10 @@ def tune(task_name: str, arch: str | None = None, n_trials: int = 10, *,
                         overrides={k: v for k, v in dict(recipe_overrides or {}).items()
                                    if v is not None})
 
+    search_space = spec.search_space
+
     def objective(trial: Any) -> float:
-        params = spec.search_space(trial)
+        params = search_space(trial)
         recipe_changes, hparams = split_params(params)
         recipe = base.override(**recipe_changes)
         try:
@@ -158,8 +163,8 @@ def tune(task_name: str, arch: str | None = None, n_trials: int = 10, *,
     study = optuna.create_study(direction=result.direction,
                                 sampler=optuna.samplers.TPESampler(seed=base.seed))
     study.optimize(objective, n_trials=n_trials)
-    done = [t for t in result.trials if t.value is not None]
-    if done:
+    scored = [(t.value, t) for t in result.trials if t.value is not None]
+    if scored:
         pick = min if result.direction == "minimize" else max
-        result.best = pick(done, key=lambda t: t.value)
+        result.best = pick(scored, key=lambda pair: pair[0])[1]
     return result

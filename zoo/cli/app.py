@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import typer
@@ -22,18 +23,22 @@ class OneLineErrors(TyperGroup):
     naming the command and the problem, like every other error of zoo, instead of click's
     framed usage box; a bare ``zoo`` or ``zoo COMMAND`` without arguments still shows help."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             windows_expand_args: bool = True, **extra: Any) -> Any:
+        passed_on = (args, prog_name, complete_var, False, windows_expand_args)
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(*passed_on, **extra)
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = super().main(*passed_on, **extra)
         except click_errors.NoArgsIsHelpError as exc:
             from typer import rich_utils
 
             rich_utils.rich_format_error(exc)
             sys.exit(exc.exit_code)
         except click_errors.ClickException as exc:
-            where = exc.ctx.command_path if getattr(exc, "ctx", None) else "zoo"
+            ctx = getattr(exc, "ctx", None)  # usage errors carry the command they came from
+            where = ctx.command_path if ctx else "zoo"
             typer.echo(f"error: {where}: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
         except typer.Abort:
