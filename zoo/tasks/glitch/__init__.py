@@ -23,7 +23,7 @@ import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -48,10 +48,7 @@ from zoo.tasks.glitch.formats import (
     scan_files,
     tile_views,
 )
-from zoo.weights import sha256_file
-
-if TYPE_CHECKING:
-    from zoo.weights import WeightsMeta
+from zoo.weights import WeightsMeta, sha256_file
 
 #: At most this many adjacent files are buffered while grouping one ID's durations.
 GROUP_BUFFER = 8
