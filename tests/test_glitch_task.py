@@ -216,7 +216,8 @@ def test_architecture_builds_runs_and_exports(tmp_path, task, arch):
     from zoo.training import create_model
 
     model = create_model(task, arch)
-    shape = (280, 340, 1) if arch == "multiview" else (140, 170, 1)
+    view = get_task(task).data_options_for(arch)["view"]
+    shape = (280, 340, 1) if view == "multiview" else (140, 170, 1)
     assert tuple(model.input_shape[1:]) == shape
     out = model.predict(np.zeros((2, *shape), np.float32), verbose=0)
     assert out.shape == ((2, 22) if task == "glitch" else (2, 1))

@@ -76,7 +76,7 @@ def test_names_carry_versions_and_a_bare_name_is_the_newest():
     newest = max((w for w in list_weights("glitch") if w.meta.name == "glitch-multiview"),
                  key=lambda w: w.meta.version)
     assert resolve("glitch", "glitch-multiview").tag == newest.tag
-    assert resolve("glitch", newest.tag).meta.arch == "multiview"
+    assert resolve("glitch", newest.tag).meta.arch == "multiview-ensemble"
     assert resolve("digits").tag == "digits-cnn.v1"  # the task's default alias
     with pytest.raises(UnknownNameError, match=newest.tag.replace(".", r"\.")):
         resolve("glitch", "glitch-multiview.v99")

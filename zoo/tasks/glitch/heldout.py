@@ -13,6 +13,15 @@ single-view model and their probabilities are averaged: one prediction per event
 
 This is how the model card's cross-validation tables were made (about 3 CPU-minutes per fold
 on 2 cores). It needs the train extra.
+
+The multi-view model reads only four-duration events, so the single scans of fold 1 cannot
+train it and the folds above cannot score it. ``--multiview-init MV_INIT.weights.h5`` runs
+the other scheme, **class halves**: the event GIFs of every other class (``CLASSES[0::2]``,
+``CLASSES[1::2]``) train a multi-view and a single-view model (with the simulator file, by
+the shipped recipes) and the GIFs of the other half's classes, none of which the training
+saw a real example of, are scored by the multi-view model, by the single-view model averaged
+over the four durations, and by the average of the two (what the ``multiview-ensemble``
+architecture computes). It writes ``OUT_DIR/class-halves.json``.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -31,6 +40,21 @@ from zoo.tasks.glitch.constants import CLASSES
 from zoo.tasks.glitch.formats import group_scans, read_event
 
 FOLDS = ("1", "2")
+
+
+class MixRecipe(NamedTuple):
+    """How a shipped glitch model was made from the simulator file and real events."""
+
+    copies: int  # augmented copies of each real event in the train split
+    epochs: int
+    view: str  # the realmix view
+
+
+#: the shipped weights' recipes, per architecture
+RECIPES = {"singleview": MixRecipe(copies=12, epochs=2, view="single"),
+           "multiview": MixRecipe(copies=20, epochs=4, view="multiview")}
+#: the event scores of the class-halves scheme
+SCORERS = ("multiview", "singleview", "ensemble")
 
 
 def fold_of(path: Path) -> str:
@@ -52,6 +76,26 @@ def make_folds(real: Path, out: Path, classes: Sequence[str] = CLASSES) -> dict[
             if not target.is_symlink():
                 target.symlink_to(path.resolve())
     return folders
+
+
+def make_class_halves(real: Path, out: Path, classes: Sequence[str] = CLASSES
+                      ) -> list[Path]:
+    """Symlink trees ``out/half0/<Class>/`` and ``out/half1/<Class>/``: the event GIFs (fold 2)
+    of ``classes[0::2]`` and of ``classes[1::2]``."""
+    halves = [out / "half0", out / "half1"]
+    for half, folder in enumerate(halves):
+        for label in classes[half::2]:
+            source = real / label
+            if not source.is_dir():
+                continue
+            for path in sorted(p for p in source.iterdir() if p.is_file()):
+                if fold_of(path) != "2" or path.suffix.lower() != ".gif":
+                    continue
+                target = folder / label / path.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if not target.is_symlink():
+                    target.symlink_to(path.resolve())
+    return halves
 
 
 def score_events(onnx: Path, folder: Path, classes: Sequence[str] = CLASSES
@@ -78,6 +122,71 @@ def score_events(onnx: Path, folder: Path, classes: Sequence[str] = CLASSES
     return rows
 
 
+def score_by_three(multiview: Path, singleview: Path, folder: Path,
+                   classes: Sequence[str] = CLASSES) -> list[dict[str, Any]]:
+    """One row per four-duration event of ``folder``: the class predicted by the multi-view
+    model on the mosaic, by the single-view model averaged over the durations, and by the
+    average of the two."""
+    import onnxruntime as ort
+
+    from zoo.io.files import walk_files
+    from zoo.tasks.glitch.formats import tile_views
+
+    sessions = {arch: ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+                for arch, path in (("multiview", multiview), ("singleview", singleview))}
+    rows = []
+    for (_, label, gid), files in sorted(group_scans(walk_files(folder), folder, classes).items()):
+        views = read_event(files).views
+        if len(views) != 4:
+            continue
+        inputs = {"multiview": tile_views(views)[None, ..., None],
+                  "singleview": np.stack(views)[..., None]}
+        probs = {arch: session.run(None, {session.get_inputs()[0].name:
+                                          inputs[arch].astype(np.float32)})[0].mean(axis=0)
+                 for arch, session in sessions.items()}
+        probs["ensemble"] = (probs["multiview"] + probs["singleview"]) / 2
+        rows.append({"event": f"{label}/{gid}", "label": label,
+                     **{name: classes[int(probs[name].argmax())] for name in SCORERS}})
+    return rows
+
+
+def _train(arch: str, mix: Path, init: Path, epochs: int, seed: int, run_dir: Path) -> Path:
+    """``zoo train`` in a subprocess (so the run folder records the command); its ONNX file."""
+    subprocess.run([sys.executable, "-m", "zoo.cli.app", "train", "glitch", "--arch", arch,
+                    "--data", str(mix), "--init", str(init), "--epochs", str(epochs),
+                    "--seed", str(seed), "--out", str(run_dir)], check=True)
+    return run_dir / "model.onnx"
+
+
+def class_halves(sim: Path, real: Path, out: Path, init: Path, multiview_init: Path,
+                 seed: int = 0) -> dict[str, Any]:
+    """The class-halves scheme (module docstring). Returns and writes
+    ``out/class-halves.json``."""
+    from zoo.tasks.glitch.realmix import write_mixed_h5
+
+    halves = make_class_halves(real, out)
+    inits = {"singleview": init, "multiview": multiview_init}
+    report: dict[str, Any] = {"sim": str(sim), "real": str(real), "seed": seed, "halves": {}}
+    for half, folder in enumerate(halves):
+        onnx = {}
+        for arch, recipe in RECIPES.items():
+            mix = out / f"mix-{arch}-{folder.name}.h5"
+            if not mix.exists():
+                write_mixed_h5(sim, folder, mix, copies=recipe.copies, view=recipe.view)
+            onnx[arch] = _train(arch, mix, inits[arch], recipe.epochs, seed,
+                                out / f"run-{arch}-{folder.name}-seed{seed}")
+        scored = halves[1 - half]
+        rows = score_by_three(onnx["multiview"], onnx["singleview"], scored)
+        report["halves"][scored.name] = {
+            "trained_on": folder.name, "events": len(rows), "rows": rows,
+            "correct": {name: sum(r[name] == r["label"] for r in rows) for name in SCORERS}}
+    report["events"] = sum(h["events"] for h in report["halves"].values())
+    report["correct"] = {name: sum(h["correct"][name] for h in report["halves"].values())
+                         for name in SCORERS}
+    (out / "class-halves.json").write_text(json.dumps(report, indent=1))
+    return report
+
+
 def run(sim: Path, real: Path, out: Path, init: Path, seed: int = 0, copies: int = 12,
         epochs: int = 2) -> dict[str, Any]:
     """Both folds: mix, train (``zoo train`` in a subprocess, so the run folder records the
@@ -91,11 +200,9 @@ def run(sim: Path, real: Path, out: Path, init: Path, seed: int = 0, copies: int
             from zoo.tasks.glitch.realmix import write_mixed_h5
 
             write_mixed_h5(sim, other, mix, copies=copies, view="single")
-        run_dir = out / f"run-train-on-{other.name}-seed{seed}"
-        subprocess.run([sys.executable, "-m", "zoo.cli.app", "train", "glitch", "--arch",
-                        "singleview", "--data", str(mix), "--init", str(init), "--epochs",
-                        str(epochs), "--seed", str(seed), "--out", str(run_dir)], check=True)
-        rows = score_events(run_dir / "model.onnx", folder)
+        onnx = _train("singleview", mix, init, epochs, seed,
+                      out / f"run-train-on-{other.name}-seed{seed}")
+        rows = score_events(onnx, folder)
         report["folds"][folder.name] = {
             "trained_on": other.name, "correct": sum(r["label"] == r["predicted"] for r in rows),
             "events": len(rows), "views_correct": sum(r["views_correct"] for r in rows),
@@ -115,8 +222,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--copies", type=int, default=12)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--multiview-init", type=Path, default=None,
+                        help="run the class-halves scheme, the multi-view model starting here")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.multiview_init is not None:
+        halves = class_halves(args.sim, args.real, args.out, args.init, args.multiview_init,
+                              args.seed)
+        for name, half in halves["halves"].items():
+            counts = ", ".join(f"{k} {v}/{half['events']}" for k, v in half["correct"].items())
+            print(f"{name} (trained on {half['trained_on']}): {counts}")
+            for row in half["rows"]:
+                misses = [f"{k} {row[k]}" for k in SCORERS if row[k] != row["label"]]
+                if misses:
+                    print(f"  {row['event']}: {'; '.join(misses)}")
+        print("all: " + ", ".join(f"{k} {v}/{halves['events']}"
+                                  for k, v in halves["correct"].items()) + " events")
+        return
     report = run(args.sim, args.real, args.out, args.init, args.seed, args.copies, args.epochs)
     for name, fold in report["folds"].items():
         print(f"{name} (trained on {fold['trained_on']}): {fold['correct']}/{fold['events']} "

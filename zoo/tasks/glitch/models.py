@@ -65,6 +65,30 @@ def multiview(task: Task, l2: float = 1e-4, dense: int = 256, dropout: float = 0
     return keras.Model(inp, out, name="gravityspy_multiview")
 
 
+def multiview_ensemble(task: Task, l2: float = 1e-4, dense: int = 256, dropout: float = 0.5
+                       ) -> Any:
+    """Both Gravity Spy CNNs on one four-duration event, their probabilities averaged.
+
+    The multi-view CNN reads the mosaic; the single-view CNN reads each of its four durations
+    (cropped from the mosaic inside the graph) and its four outputs are averaged. The two
+    models learn different things from the same simulator, so on real events held out from
+    training their average beats either (docs: the glitch card's class-half cross-validation);
+    one graph keeps the runtime one model per sample. :mod:`zoo.tasks.glitch.ensemble` fills
+    it from two trained weight sets.
+    """
+    import keras
+
+    height, width = IMAGE_SHAPE
+    inp = _input(MULTIVIEW_SHAPE)
+    single = singleview(task, l2, dense, dropout)
+    views = [keras.layers.Cropping2D(((top, height - top), (left, width - left)))(inp)
+             for top in (0, height) for left in (0, width)]
+    per_duration = keras.layers.Average(name="singleview_mean")([single(v) for v in views])
+    out = keras.layers.Average(name="ensemble_mean")(
+        [multiview(task, l2, dense, dropout)(inp), per_duration])
+    return keras.Model(inp, out, name="gravityspy_multiview_ensemble")
+
+
 def small_cnn(task: Task) -> Any:
     """Seed 000's first CNN (after Chollet's MNIST net): 32-64-64 3x3 convs, dense 64."""
     import keras
@@ -100,10 +124,12 @@ def deep_cnn(task: Task) -> Any:
 
 
 def _register() -> None:
-    """Register the four builders for both glitch tasks with their recipes."""
+    """Register the five builders for both glitch tasks with their recipes."""
     for task in TASKS:
         register_model(task, "singleview", recipe={**ADADELTA, "view": "single"})(singleview)
         register_model(task, "multiview", recipe={**ADADELTA, "view": "multiview"})(multiview)
+        register_model(task, "multiview-ensemble",
+                       recipe={**ADADELTA, "view": "multiview"})(multiview_ensemble)
         register_model(task, "small-cnn", recipe={**RMSPROP_SMALL, "view": "single"})(small_cnn)
         register_model(task, "deep-cnn", recipe={**RMSPROP_DEEP, "view": "single"})(deep_cnn)
 
