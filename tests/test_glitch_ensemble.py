@@ -70,3 +70,11 @@ def test_run_writes_a_run_folder_that_predicts_events(members, tmp_path):
         from zoo.training import initial_weights
 
         initial_weights("glitch", "multiview", str(out))
+
+
+def test_a_bad_member_is_one_line_from_the_command(members, tmp_path):
+    _, files = members
+    with pytest.raises(SystemExit, match="^error: .*glitch-nonesuch"):
+        ensemble.main(["glitch-nonesuch", str(files["singleview"]), "--data", "x.h5",
+                       "--out", str(tmp_path / "run")])
+    assert not (tmp_path / "run" / "model.json").exists()

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from zoo.errors import ZooError
 from zoo.registry import get_architecture, get_task
 
 ARCH = "multiview-ensemble"
@@ -86,8 +87,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
     command = shlex.join(["python", "-m", "zoo.tasks.glitch.ensemble", *argv])
-    result = run(args.task, args.multiview, args.singleview, args.data, args.out,
-                 name=args.name, command=command, force=args.force)
+    try:
+        result = run(args.task, args.multiview, args.singleview, args.data, args.out,
+                     name=args.name, command=command, force=args.force)
+    except ZooError as exc:  # a bad member or data file: one line, as the CLI says it
+        raise SystemExit(f"error: {exc}") from None
     print(f"wrote {result.out}: accuracy {result.metrics.get('accuracy', float('nan')):.3f} "
           f"on {result.metrics.get('n')} test samples")
 
