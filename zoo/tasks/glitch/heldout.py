@@ -62,6 +62,13 @@ def fold_of(path: Path) -> str:
     return "1" if path.stem.endswith("-1") else "2"
 
 
+def _link(source: Path, target: Path) -> None:
+    """``target`` -> ``source`` (kept if it is already there: a rerun reuses the tree)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.is_symlink():
+        target.symlink_to(source.resolve())
+
+
 def make_folds(real: Path, out: Path, classes: Sequence[str] = CLASSES) -> dict[str, Path]:
     """Symlink trees ``out/fold1/<Class>/`` and ``out/fold2/<Class>/`` of ``real``'s class
     folders (other folders, such as the field guide's ``o3-classes``, are left out)."""
@@ -71,10 +78,7 @@ def make_folds(real: Path, out: Path, classes: Sequence[str] = CLASSES) -> dict[
         if not source.is_dir():
             continue
         for path in sorted(p for p in source.iterdir() if p.is_file()):
-            target = folders[fold_of(path)] / label / path.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if not target.is_symlink():
-                target.symlink_to(path.resolve())
+            _link(path, folders[fold_of(path)] / label / path.name)
     return folders
 
 
@@ -91,10 +95,7 @@ def make_class_halves(real: Path, out: Path, classes: Sequence[str] = CLASSES
             for path in sorted(p for p in source.iterdir() if p.is_file()):
                 if fold_of(path) != "2" or path.suffix.lower() != ".gif":
                     continue
-                target = folder / label / path.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if not target.is_symlink():
-                    target.symlink_to(path.resolve())
+                _link(path, folder / label / path.name)
     return halves
 
 
