@@ -20,10 +20,11 @@ from typing import Any
 
 from zoo.errors import ZooError
 from zoo.registry import get_architecture, get_task
+from zoo.tasks.glitch.models import MODEL_NAMES
 
 ARCH = "multiview-ensemble"
 #: the member architectures and the names of their sub-models inside the ensemble
-MEMBERS = {"multiview": "gravityspy_multiview", "singleview": "gravityspy_singleview"}
+MEMBERS = {arch: MODEL_NAMES[arch] for arch in ("multiview", "singleview")}
 
 
 def fill(task: str, sources: dict[str, str]) -> tuple[Any, dict[str, dict[str, Any]]]:

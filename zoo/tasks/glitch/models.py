@@ -21,6 +21,9 @@ ADADELTA = {"optimizer": "adadelta", "learning_rate": 1.0}
 #: Seed 000: RMSprop as in Chollet's MNIST example (small) and cats-vs-dogs example (deep).
 RMSPROP_SMALL = {"optimizer": "rmsprop", "learning_rate": 1e-3}
 RMSPROP_DEEP = {"optimizer": "rmsprop", "learning_rate": 1e-4}
+#: Keras model names of the Gravity Spy CNNs, by architecture: inside ``multiview-ensemble``
+#: they name its two member models (:mod:`zoo.tasks.glitch.ensemble` fills them by these)
+MODEL_NAMES = {"singleview": "gravityspy_singleview", "multiview": "gravityspy_multiview"}
 
 
 def _input(shape: tuple[int, int]) -> Any:
@@ -51,7 +54,7 @@ def singleview(task: Task, l2: float = 1e-4, dense: int = 256, dropout: float = 
 
     inp = _input(IMAGE_SHAPE)
     out = classifier_head(gravityspy_trunk(inp, l2, dense, dropout), task)
-    return keras.Model(inp, out, name="gravityspy_singleview")
+    return keras.Model(inp, out, name=MODEL_NAMES["singleview"])
 
 
 def multiview(task: Task, l2: float = 1e-4, dense: int = 256, dropout: float = 0.5) -> Any:
@@ -62,7 +65,7 @@ def multiview(task: Task, l2: float = 1e-4, dense: int = 256, dropout: float = 0
 
     inp = _input(MULTIVIEW_SHAPE)
     out = classifier_head(gravityspy_trunk(inp, l2, dense, dropout), task)
-    return keras.Model(inp, out, name="gravityspy_multiview")
+    return keras.Model(inp, out, name=MODEL_NAMES["multiview"])
 
 
 def multiview_ensemble(task: Task, l2: float = 1e-4, dense: int = 256, dropout: float = 0.5
