@@ -73,11 +73,11 @@ def multiview_ensemble(task: Task, l2: float = 1e-4, dense: int = 256, dropout: 
     """Both Gravity Spy CNNs on one four-duration event, their probabilities averaged.
 
     The multi-view CNN reads the mosaic; the single-view CNN reads each of its four durations
-    (cropped from the mosaic inside the graph) and its four outputs are averaged. The two
-    models learn different things from the same simulator, so on real events held out from
-    training their average beats either (docs: the glitch card's class-half cross-validation);
-    one graph keeps the runtime one model per sample. :mod:`zoo.tasks.glitch.ensemble` fills
-    it from two trained weight sets.
+    (cropped from the mosaic inside the graph) and its four outputs are averaged. On real
+    events held out from training the average beats the multi-view model alone and ties the
+    single-view average, and on simulated events it beats both (the glitch card's class-halves
+    cross-validation); one graph keeps the runtime one model per sample.
+    :mod:`zoo.tasks.glitch.ensemble` fills it from two trained weight sets.
     """
     import keras
 
