@@ -30,7 +30,7 @@ import argparse
 import json
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -99,6 +99,14 @@ def make_class_halves(real: Path, out: Path, classes: Sequence[str] = CLASSES
     return halves
 
 
+def _events(folder: Path, classes: Sequence[str]) -> Iterator[tuple[str, str, tuple[np.ndarray, ...]]]:
+    """(class, event id, views) for every event of a ``<Class>/`` folder, in sorted order."""
+    from zoo.io.files import walk_files
+
+    for (_, label, gid), files in sorted(group_scans(walk_files(folder), folder, classes).items()):
+        yield label, gid, tuple(read_event(files).views)
+
+
 def score_events(onnx: Path, folder: Path, classes: Sequence[str] = CLASSES
                  ) -> list[dict[str, Any]]:
     """One row per event of ``folder`` (``<Class>/`` subfolders): true and predicted class and
@@ -107,13 +115,11 @@ def score_events(onnx: Path, folder: Path, classes: Sequence[str] = CLASSES
     for images classified one at a time, as Zooniverse subjects are."""
     import onnxruntime as ort
 
-    from zoo.io.files import walk_files
-
     session = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     rows = []
-    for (_, label, gid), files in sorted(group_scans(walk_files(folder), folder, classes).items()):
-        views = np.stack(read_event(files).views)[..., None].astype(np.float32)
+    for label, gid, event_views in _events(folder, classes):
+        views = np.stack(event_views)[..., None].astype(np.float32)
         per_view = session.run(None, {name: views})[0]
         probs = per_view.mean(axis=0)
         best = int(probs.argmax())
@@ -130,14 +136,12 @@ def score_by_three(multiview: Path, singleview: Path, folder: Path,
     average of the two."""
     import onnxruntime as ort
 
-    from zoo.io.files import walk_files
     from zoo.tasks.glitch.formats import tile_views
 
     sessions = {arch: ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
                 for arch, path in (("multiview", multiview), ("singleview", singleview))}
     rows = []
-    for (_, label, gid), files in sorted(group_scans(walk_files(folder), folder, classes).items()):
-        views = read_event(files).views
+    for label, gid, views in _events(folder, classes):
         if len(views) != 4:
             continue
         inputs = {"multiview": tile_views(views)[None, ..., None],
