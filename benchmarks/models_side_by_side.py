@@ -1,13 +1,15 @@
-"""What one four-duration glitch event costs the model: ONNX files that read the 280x340 mosaic
-(``glitch-multiview`` and its int8 twin by default, or any given), timed interleaved on
-batches of mosaics by :func:`zoo.throughput.interleaved` (as ``zoo bench`` times), as ms per
-event, GFLOP/s and the fraction of this machine's float32 matmul peak timed in the same rounds.
+"""What one sample costs each of several ONNX models that read the same input, side by side:
+the files are timed interleaved on one batch by :func:`zoo.throughput.interleaved` (as ``zoo
+bench`` times), as ms per sample, GFLOP/s and the fraction of this machine's float32 matmul
+peak timed in the same rounds. The default compares ``glitch-multiview`` with its int8 twin
+(a sample is one four-duration event, the 280x340 mosaic).
 
-    python benchmarks/glitch_events.py
-    python benchmarks/glitch_events.py OLD.onnx zoo/pretrained/glitch/glitch-multiview.onnx --json out.json
+    python benchmarks/models_side_by_side.py
+    python benchmarks/models_side_by_side.py OLD.onnx NEW.onnx --json out.json
 
-The mosaic count is the model's arithmetic; what a user waits for also holds decoding the
-event's four files (docs/benchmarks.md, the file path).
+The batch is random numbers in the first model's input shape: the count is the models'
+arithmetic; what a user waits for also holds decoding the files (docs/benchmarks.md, the file
+path).
 """
 
 from __future__ import annotations
@@ -40,24 +42,25 @@ def main() -> None:
 
     from zoo.flops import count_flops
     from zoo.predictor import make_session
-    from zoo.tasks.glitch.formats import MULTIVIEW_SHAPE
     from zoo.throughput import interleaved
 
-    rng = np.random.default_rng(0)
-    batch = {"image": rng.random((args.batch_size, *MULTIVIEW_SHAPE, 1), dtype=np.float32) / 2}
     # int8 models: make_session leaves out the optimizers their metadata names
-    runners = {str(p): partial(_run, make_session(p)) for p in args.models}
+    sessions = {str(p): make_session(p) for p in args.models}
+    rng = np.random.default_rng(0)
+    batch = {i.name: rng.random((args.batch_size, *i.shape[1:]), dtype=np.float32) / 2
+             for i in next(iter(sessions.values())).get_inputs()}
+    runners = {name: partial(_run, session) for name, session in sessions.items()}
     flops = {str(p): count_flops(p)["flops"] for p in args.models}
     result = interleaved(runners, {args.batch_size: batch}, args.min_time, args.rounds,
                          flops=flops)
     rows = {}
     for row in result.rows:
-        rows[row.runtime] = {"ms_per_event": round(1e3 / row.images_per_s, 3),
-                             "mflop_per_event": round(flops[row.runtime] / 1e6, 1),
+        rows[row.runtime] = {"ms_per_sample": round(1e3 / row.images_per_s, 3),
+                             "mflop_per_sample": round(flops[row.runtime] / 1e6, 1),
                              "gflops": round(row.gflops or 0.0, 1),
                              "of_peak": round(row.peak_fraction or 0.0, 3)}
-        print(f"{row.runtime}: {rows[row.runtime]['ms_per_event']:.2f} ms/event (median batch), "
-              f"{flops[row.runtime] / 1e6:.0f} MFLOP/event (float32 count), {row.gflops:.0f} "
+        print(f"{row.runtime}: {rows[row.runtime]['ms_per_sample']:.3f} ms/sample (median batch), "
+              f"{flops[row.runtime] / 1e6:.0f} MFLOP/sample (float32 count), {row.gflops:.0f} "
               f"GFLOP/s at the best batch = {row.peak_fraction:.2f} of the "
               f"{result.peak_gflops:.0f} GFLOP/s peak")
     if args.json:
