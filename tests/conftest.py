@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -12,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
 # Tests never see (or write into) the user's own weights folder ($ZOO_HOME, zoo.home).
 os.environ["ZOO_HOME"] = tempfile.mkdtemp(prefix="zoo-test-home-")
+atexit.register(shutil.rmtree, os.environ["ZOO_HOME"], ignore_errors=True)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
