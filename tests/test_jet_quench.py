@@ -294,3 +294,21 @@ def test_ood_evidence_sees_the_preprocessing():
     assert evidence["row_spread_share"][0] > 0.5
     assert ood_evidence(image[:, ::-1])["row_asymmetry"][0] == pytest.approx(-0.2)
     assert ood_evidence(np.roll(image, 5, axis=2))["centroid_offset"][0] > 0.1
+
+
+def test_eval_reports_the_lead_over_the_baseline_and_how_precisely_the_sample_measures_it():
+    from zoo.task import Split
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 3000).astype(np.float32)
+    weights = rng.uniform(0.2, 2.0, 3000)
+    base = y + rng.normal(0, 1.5, 3000)  # a weaker scorer
+    split = Split({"image": np.zeros((3000, 1)), "baseline_score": base}, y, weights)
+    task = get_task("jet-quench")
+
+    model = 1 / (1 + np.exp(-(y + rng.normal(0, 1.0, 3000) - 0.5)))
+    lead = task.evaluate(split, [model.reshape(-1, 1)])["lead_over_baseline"]
+    assert lead["roc_auc"] > 0.05
+    assert 0.002 < lead["bootstrap_std"] < 0.03  # a few thousand jets measure it to about 1%
+    same = task.evaluate(split, [base.reshape(-1, 1)])["lead_over_baseline"]
+    assert same == {"roc_auc": 0.0, "bootstrap_std": 0.0}

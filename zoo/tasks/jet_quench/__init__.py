@@ -150,16 +150,21 @@ class JetQuench(Task):
         score = outputs[0].reshape(-1)
         unweighted = {"roc_auc": float(roc_auc_score(split.y, score)),
                       "accuracy": float(np.mean((score >= 0.5) == (split.y > 0.5)))}
+        extra = {}
         if "baseline_score" in split.x:
             base = split.x["baseline_score"]
             report["baseline_roc_auc"] = float(roc_auc_score(split.y, base,
                                                              sample_weight=split.weights))
             unweighted["baseline_roc_auc"] = float(roc_auc_score(split.y, base))
+            report["lead_over_baseline"] = {
+                "roc_auc": report["roc_auc"] - report["baseline_roc_auc"],
+                "bootstrap_std": _lead_bootstrap_std(split.y, score, base, split.weights)}
+            extra["baseline (GBDT on jet observables)"] = base
         if split.weights is not None:
             report["unweighted"] = unweighted
             if out_dir is not None:
                 roc_plot(split.y.astype(int), score, split.weights, Path(out_dir) / "roc.png",
-                         extra={"baseline (GBDT on jet observables)": base})
+                         extra=extra)
         return report
 
     def baseline(self, data: Dataset) -> dict[str, Any]:
@@ -173,6 +178,27 @@ class JetQuench(Task):
                 "accuracy": float(accuracy_score(test.y, score >= 0.5,
                                                  sample_weight=test.weights)),
                 "unweighted_roc_auc": float(roc_auc_score(test.y, score))}
+
+
+def _lead_bootstrap_std(y: np.ndarray, score: np.ndarray, base: np.ndarray,
+                        weights: np.ndarray | None, resamples: int = 200) -> float:
+    """Spread of the model's ROC AUC minus the baseline's over bootstrap resamples of the jets.
+
+    Both are scored on the same jets, so the spread says how precisely this one test sample
+    measures the lead (about 0.007 for 6,000 weighted jets): a difference smaller than it is
+    not a model's edge but the sample's luck.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    leads = []
+    for _ in range(resamples):
+        i = rng.integers(0, len(y), len(y))
+        w = None if weights is None else weights[i]
+        if len(np.unique(y[i])) == 2:
+            leads.append(roc_auc_score(y[i], score[i], sample_weight=w)
+                         - roc_auc_score(y[i], base[i], sample_weight=w))
+    return float(np.std(leads))
 
 
 def _random_split(labels: np.ndarray, seed: int) -> np.ndarray:
