@@ -113,9 +113,9 @@ def score_events(onnx: Path, folder: Path, classes: Sequence[str] = CLASSES
     the averaged probability, through the single-view model ``onnx``; and how many of the
     event's views are right on their own (``views_correct`` of ``views``), the held-out figure
     for images classified one at a time, as Zooniverse subjects are."""
-    import onnxruntime as ort
+    from zoo.predictor import make_session
 
-    session = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
+    session = make_session(onnx, "cpu")
     name = session.get_inputs()[0].name
     rows = []
     for label, gid, event_views in _events(folder, classes):
@@ -134,11 +134,10 @@ def score_by_three(multiview: Path, singleview: Path, folder: Path,
     """One row per four-duration event of ``folder``: the class predicted by the multi-view
     model on the mosaic, by the single-view model averaged over the durations, and by the
     average of the two."""
-    import onnxruntime as ort
-
+    from zoo.predictor import make_session
     from zoo.tasks.glitch.formats import tile_views
 
-    sessions = {arch: ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    sessions = {arch: make_session(path, "cpu")
                 for arch, path in (("multiview", multiview), ("singleview", singleview))}
     rows = []
     for label, gid, views in _events(folder, classes):
