@@ -312,3 +312,35 @@ def test_eval_reports_the_lead_over_the_baseline_and_how_precisely_the_sample_me
     assert 0.002 < lead["bootstrap_std"] < 0.03  # a few thousand jets measure it to about 1%
     same = task.evaluate(split, [base.reshape(-1, 1)])["lead_over_baseline"]
     assert same == {"roc_auc": 0.0, "bootstrap_std": 0.0}
+
+
+def test_baseline_keeps_the_trees_the_validation_split_favours():
+    """On few noisy jets the long fit overfits; the baseline stops where validation peaks and
+    so scores higher on jets it never saw than all MAX_TREES trees do."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+
+    from zoo.tasks.jet_quench import observables
+
+    rng = np.random.default_rng(0)
+
+    def sample(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x = rng.normal(size=(n, 4)).astype(np.float32)
+        y = (x[:, 0] + 0.5 * x[:, 1] + 2.0 * rng.normal(size=n) > 0).astype(np.float32)
+        return x, y, rng.uniform(0.5, 1.5, n)
+
+    train, validation, test = sample(1000), sample(1000), sample(20000)
+    model = observables.fit_baseline(train, validation, seed=0)
+    assert 1 <= model.n_iter_ < observables.MAX_TREES
+    every = HistGradientBoostingClassifier(
+        max_iter=observables.MAX_TREES, learning_rate=0.05, max_leaf_nodes=7,
+        min_samples_leaf=50, early_stopping=False, random_state=0).fit(*train[:2],
+                                                                         sample_weight=train[2])
+    val_aucs = [roc_auc_score(validation[1], p[:, 1], sample_weight=validation[2])
+                for p in every.staged_predict_proba(validation[0])]
+    assert model.n_iter_ == int(np.argmax(val_aucs)) + 1
+
+    def auc(m: HistGradientBoostingClassifier) -> float:
+        return roc_auc_score(test[1], m.predict_proba(test[0])[:, 1], sample_weight=test[2])
+
+    assert auc(model) > auc(every) + 0.01

@@ -30,7 +30,8 @@ from zoo.tasks.jet_quench.pixelise import GRID, RADIUS
 SPLIT_FRACTIONS = (0.70, 0.15, 0.15)
 BASELINE_METHOD = ("scikit-learn HistGradientBoosting on jet mass/pT, girth, pT_D and "
                    "multiplicity, computed from the images of the same (reconstructed, "
-                   "pT-selected) jets the model sees, weighted, fitted on the train split")
+                   "pT-selected) jets the model sees, weighted, fitted on the train split "
+                   "with the number of trees that maximises the validation ROC AUC")
 
 
 @register_task
@@ -127,7 +128,9 @@ class JetQuench(Task):
             parts.append(Split({"image": jets.images[sel], "observables": feats[sel]},
                                labels[sel].astype(np.float32), w, ids=sel))
         train, validation, test = parts
-        model = observables.fit_baseline(train.x["observables"], train.y, train.weights, seed)
+        model = observables.fit_baseline(
+            (train.x["observables"], train.y, train.weights),
+            (validation.x["observables"], validation.y, validation.weights), seed)
         for part in parts:
             part.x["baseline_score"] = model.predict_proba(part.x["observables"])[:, 1]
         return Dataset(train, validation, test, source=info)
