@@ -333,9 +333,8 @@ def test_baseline_keeps_the_trees_the_validation_split_favours():
     model = observables.fit_baseline(train, validation, seed=0)
     assert 1 <= model.n_iter_ < observables.MAX_TREES
     every = HistGradientBoostingClassifier(
-        max_iter=observables.MAX_TREES, learning_rate=0.05, max_leaf_nodes=7,
-        min_samples_leaf=50, early_stopping=False, random_state=0).fit(*train[:2],
-                                                                         sample_weight=train[2])
+        max_iter=observables.MAX_TREES, early_stopping=False, random_state=0,
+        **observables.TREE_SETTINGS).fit(*train[:2], sample_weight=train[2])
     val_aucs = [roc_auc_score(validation[1], p[:, 1], sample_weight=validation[2])
                 for p in every.staged_predict_proba(validation[0])]
     assert model.n_iter_ == int(np.argmax(val_aucs)) + 1
